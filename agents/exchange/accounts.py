@@ -1,0 +1,115 @@
+"""The venue's ledger: numpy columns indexed by account id (and asset).
+
+Like a real exchange, the venue owns the accounts. Per account:
+
+* ``wallet``: free collateral in USD (cross wallet), from which isolated
+  margin is moved into positions and fees are paid;
+* ``fees_paid``.
+
+Per account and asset (isolated margin, one position per asset):
+
+* ``position``: signed lots (long > 0);
+* ``entry``: average entry price (0 when flat);
+* ``margin``: the isolated margin held by the position;
+* ``leverage``: the leverage the account trades that asset at;
+* ``order_margin``: collateral reserved by open orders (still in ``wallet``);
+* ``realized``: realised PnL.
+
+Money identity kept by `fill`: for every account,
+``wallet + sum(margin) + sum(position * lot * (P - entry))`` changes only by
+fees and by the counterparties' opposite PnL, so over all accounts the sum
+plus fees collected is constant at any common price P.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Ledger:
+    """Per-account, per-asset state of a perpetual-futures venue."""
+
+    def __init__(self, n_accounts: int, lot_sizes: np.ndarray) -> None:
+        self.lot = np.asarray(lot_sizes, dtype=float)
+        n, a = int(n_accounts), len(self.lot)
+        self.n_accounts, self.n_assets = n, a
+        self.wallet = np.zeros(n)
+        self.fees_paid = np.zeros(n)
+        self.position = np.zeros((n, a), dtype=np.int64)
+        self.entry = np.zeros((n, a))
+        self.margin = np.zeros((n, a))
+        self.leverage = np.ones((n, a))
+        self.order_margin = np.zeros((n, a))
+        self.realized = np.zeros((n, a))
+
+    def grow(self, n_new: int) -> int:
+        """Append ``n_new`` empty accounts and return the first new id."""
+        first = self.n_accounts
+        for name in ("wallet", "fees_paid"):
+            setattr(self, name, np.concatenate([getattr(self, name), np.zeros(n_new)]))
+        for name, dtype, fill in (("position", np.int64, 0), ("entry", float, 0.0), ("margin", float, 0.0),
+                                  ("leverage", float, 1.0), ("order_margin", float, 0.0), ("realized", float, 0.0)):
+            extra = np.full((n_new, self.n_assets), fill, dtype=dtype)
+            setattr(self, name, np.concatenate([getattr(self, name), extra]))
+        self.n_accounts += n_new
+        return first
+
+    def available(self, account: int) -> float:
+        """Wallet not reserved by open orders."""
+        return float(self.wallet[account] - self.order_margin[account].sum())
+
+    def opening_lots(self, account: int, asset: int, side: int, lots: int) -> int:
+        """Lots of an order that would open or add exposure (the rest reduces)."""
+        pos = int(self.position[account, asset])
+        if pos * side >= 0:
+            return lots
+        return max(0, lots - abs(pos))
+
+    def fill(self, account: int, asset: int, signed_lots: int, price: float, fee: float) -> float:
+        """Apply one fill to an account and return its realised PnL.
+
+        Reducing releases margin pro rata plus PnL into the wallet; opening
+        moves ``notional / leverage`` from the wallet into isolated margin.
+        """
+        lot = self.lot[asset]
+        pos = int(self.position[account, asset])
+        entry = float(self.entry[account, asset])
+        margin = float(self.margin[account, asset])
+        wallet = float(self.wallet[account]) - fee
+        pnl = 0.0
+        if pos != 0 and (pos > 0) != (signed_lots > 0):
+            closed = min(abs(signed_lots), abs(pos))
+            pnl = closed * lot * (price - entry) * (1 if pos > 0 else -1)
+            release = margin * closed / abs(pos)
+            margin -= release
+            wallet += release + pnl
+            pos += closed if pos < 0 else -closed
+            signed_lots += closed if signed_lots < 0 else -closed
+            if pos == 0:
+                entry, margin = 0.0, 0.0
+        if signed_lots != 0:
+            add = abs(signed_lots)
+            im = add * lot * price / self.leverage[account, asset]
+            entry = (abs(pos) * entry + add * price) / (abs(pos) + add)
+            pos += signed_lots
+            margin += im
+            wallet -= im
+        self.position[account, asset] = pos
+        self.entry[account, asset] = entry
+        self.margin[account, asset] = margin
+        self.wallet[account] = wallet
+        self.fees_paid[account] += fee
+        self.realized[account, asset] += pnl
+        return pnl
+
+    def unrealized(self, marks: np.ndarray) -> np.ndarray:
+        """Unrealised PnL per account and asset at the given mark prices."""
+        return self.position * self.lot * (np.asarray(marks)[None, :] - self.entry)
+
+    def equity(self, marks: np.ndarray) -> np.ndarray:
+        """Total equity per account: wallet + isolated margins + unrealised PnL."""
+        return self.wallet + self.margin.sum(axis=1) + self.unrealized(marks).sum(axis=1)
+
+    def total_money(self, prices: np.ndarray) -> float:
+        """Sum of all accounts' equity at one common price per asset."""
+        return float(self.equity(prices).sum())

@@ -1,0 +1,332 @@
+"""A price-time priority limit order book in integer ticks and integer lots.
+
+`LimitOrderBook` is a plain data structure: it knows nothing of Mesa, accounts
+or margin. Prices are integer ticks and quantities integer lots, so prices
+compare exactly. One book serves one asset.
+
+Layout, chosen for speed in pure Python:
+
+* each side maps ``tick -> deque of order ids`` (a FIFO queue per level) and
+  ``tick -> resting lots`` (so depth queries never walk the queues);
+* best prices come from a heap per side with lazy deletion of emptied levels;
+* ``order id -> [side, tick, qty, owner]`` gives O(1) cancels. A cancelled id
+  stays in its level's deque until matching reaches it and skips it.
+
+Every fill is appended to the tape (`tape` columns) with the book's current
+`time` and `cause`; the venue sets those two attributes before it submits.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+BUY = 1
+SELL = -1
+
+# Order record fields (a list, so fills can update quantity in place).
+_SIDE, _TICK, _QTY, _OWNER = 0, 1, 2, 3
+
+
+class OrderError(ValueError):
+    """An order the book cannot accept; the book is left unchanged."""
+
+
+@dataclass(slots=True)
+class Match:
+    """What one submission did.
+
+    Attributes:
+        fills: ``(maker_order_id, maker_owner, tick, qty)`` per fill, in order.
+        order_id: id of the resting remainder, or None if nothing rests.
+        filled: total lots filled.
+        cancelled: resting order ids cancelled by self-trade prevention,
+            as ``(order_id, owner, tick, qty)``.
+        rejected: True for a post-only order that would have crossed.
+    """
+
+    fills: list[tuple[int, int, int, int]] = field(default_factory=list)
+    order_id: int | None = None
+    filled: int = 0
+    cancelled: list[tuple[int, int, int, int]] = field(default_factory=list)
+    rejected: bool = False
+
+
+class LimitOrderBook:
+    """Continuous double auction with price-time priority for one asset."""
+
+    def __init__(self, tick_size: float, lot_size: float, asset: str = "BTC") -> None:
+        if not tick_size > 0 or not lot_size > 0:
+            raise ValueError("tick_size and lot_size must be positive")
+        self.asset = asset
+        self.tick_size = float(tick_size)
+        self.lot_size = float(lot_size)
+        self.time = 0.0
+        self.cause = 0
+        self._queues: tuple[dict[int, deque], dict[int, deque]] = ({}, {})
+        self._level_qty: tuple[dict[int, int], dict[int, int]] = ({}, {})
+        self._heaps: tuple[list[int], list[int]] = ([], [])  # bids stored negated
+        self._orders: dict[int, list] = {}
+        self._next_id = 1
+        self.tape_time: list[float] = []
+        self.tape_tick: list[int] = []
+        self.tape_qty: list[int] = []
+        self.tape_side: list[int] = []
+        self.tape_taker: list[int] = []
+        self.tape_maker: list[int] = []
+        self.tape_cause: list[int] = []
+
+    # ------------------------------------------------------------------ prices
+    def to_tick(self, price: float) -> int:
+        """Convert a price to ticks, raising `OrderError` if it is off the tick grid."""
+        t = price / self.tick_size
+        if not math.isfinite(t):
+            raise OrderError(f"{self.asset}: price {price} is not a finite number")
+        tick = round(t)
+        if abs(t - tick) > 1e-9 * max(1.0, abs(t)) or tick <= 0:
+            raise OrderError(f"{self.asset}: price {price} is not a positive multiple of tick {self.tick_size}")
+        return int(tick)
+
+    def price(self, tick: int) -> float:
+        """Price of a tick."""
+        return tick * self.tick_size
+
+    # ----------------------------------------------------------------- queries
+    def _best(self, side: int) -> int | None:
+        i = 0 if side == BUY else 1
+        heap, queues = self._heaps[i], self._queues[i]
+        while heap:
+            top = heap[0]
+            tick = -top if i == 0 else top
+            if tick in queues:
+                return tick
+            heapq.heappop(heap)
+        return None
+
+    def best_bid(self) -> int | None:
+        """Best bid tick, or None if there are no bids."""
+        return self._best(BUY)
+
+    def best_ask(self) -> int | None:
+        """Best ask tick, or None if there are no asks."""
+        return self._best(SELL)
+
+    def mid(self) -> float | None:
+        """Mid price (not ticks), or None unless both sides are present."""
+        b, a = self._best(BUY), self._best(SELL)
+        if b is None or a is None:
+            return None
+        return 0.5 * (a + b) * self.tick_size
+
+    def spread(self) -> int | None:
+        """Spread in ticks, or None unless both sides are present."""
+        b, a = self._best(BUY), self._best(SELL)
+        if b is None or a is None:
+            return None
+        return a - b
+
+    def depth(self, side: int, levels: int | None = None) -> list[tuple[int, int]]:
+        """``(tick, lots)`` per level from the best price outward."""
+        i = 0 if side == BUY else 1
+        ticks = sorted(self._level_qty[i], reverse=(i == 0))
+        if levels is not None:
+            ticks = ticks[:levels]
+        return [(t, self._level_qty[i][t]) for t in ticks]
+
+    def lots_between(self, side: int, lo_tick: float, hi_tick: float) -> int:
+        """Resting lots on one side with ``lo_tick <= tick <= hi_tick``."""
+        levels = self._level_qty[0 if side == BUY else 1]
+        return sum(q for t, q in levels.items() if lo_tick <= t <= hi_tick)
+
+    def depth_within_bps(self, side: int, bps: float) -> int:
+        """Resting lots on one side within ``bps`` basis points of mid (0 if no mid)."""
+        b, a = self._best(BUY), self._best(SELL)
+        if b is None or a is None:
+            return 0
+        mid = 0.5 * (a + b)
+        if side == BUY:
+            return self.lots_between(BUY, mid * (1 - bps * 1e-4), mid)
+        return self.lots_between(SELL, mid, mid * (1 + bps * 1e-4))
+
+    def depth_profile(self, side: int, bps_bands: np.ndarray) -> np.ndarray:
+        """Resting lots within each of several bps distances of mid, vectorised."""
+        b, a = self._best(BUY), self._best(SELL)
+        bands = np.asarray(bps_bands, dtype=float)
+        if b is None or a is None:
+            return np.zeros(len(bands), dtype=np.int64)
+        levels = self._level_qty[0 if side == BUY else 1]
+        ticks = np.fromiter(levels.keys(), dtype=float, count=len(levels))
+        qty = np.fromiter(levels.values(), dtype=np.int64, count=len(levels))
+        mid = 0.5 * (a + b)
+        dist_bps = np.abs(ticks - mid) / mid * 1e4
+        return np.array([qty[dist_bps <= band].sum() for band in bands], dtype=np.int64)
+
+    def order(self, order_id: int) -> tuple[int, int, int, int]:
+        """``(side, tick, qty, owner)`` of a resting order; `OrderError` if unknown."""
+        o = self._orders.get(order_id)
+        if o is None:
+            raise OrderError(f"{self.asset}: unknown order id {order_id}")
+        return o[_SIDE], o[_TICK], o[_QTY], o[_OWNER]
+
+    def __contains__(self, order_id: int) -> bool:
+        return order_id in self._orders
+
+    def __len__(self) -> int:
+        return len(self._orders)
+
+    def resting(self, side: int) -> list[tuple[int, int, int, int]]:
+        """All resting orders on a side as ``(order_id, owner, tick, qty)`` in priority order."""
+        i = 0 if side == BUY else 1
+        out = []
+        for tick in sorted(self._queues[i], reverse=(i == 0)):
+            for oid in self._queues[i][tick]:
+                o = self._orders.get(oid)
+                if o is not None and o[_TICK] == tick:
+                    out.append((oid, o[_OWNER], tick, o[_QTY]))
+        return out
+
+    # ------------------------------------------------------------------ orders
+    @staticmethod
+    def _check_qty(qty: int) -> None:
+        if not isinstance(qty, (int, np.integer)) or qty <= 0:
+            raise OrderError(f"quantity must be a positive whole number of lots, got {qty!r}")
+
+    @staticmethod
+    def _check_side(side: int) -> None:
+        if side not in (BUY, SELL):
+            raise OrderError(f"side must be +1 (buy) or -1 (sell), got {side!r}")
+
+    def submit_limit(self, owner: int, side: int, tick: int, qty: int, tif: str = "GTC") -> Match:
+        """Submit a limit order.
+
+        Args:
+            owner: account id, used for self-trade prevention and the tape.
+            side: BUY (+1) or SELL (-1).
+            tick: limit price in ticks.
+            qty: lots.
+            tif: ``"GTC"`` rests the remainder, ``"IOC"`` cancels it, ``"POST"``
+                (post-only) is rejected if it would take liquidity.
+        """
+        self._check_side(side)
+        self._check_qty(qty)
+        if not isinstance(tick, (int, np.integer)) or tick <= 0:
+            raise OrderError(f"limit price must be a positive whole number of ticks, got {tick!r}")
+        if tif not in ("GTC", "IOC", "POST"):
+            raise OrderError(f"unknown time in force {tif!r}")
+        tick = int(tick)
+        if tif == "POST":
+            opp = self._best(-side)
+            if opp is not None and (opp <= tick if side == BUY else opp >= tick):
+                return Match(rejected=True)
+        m = self._match(owner, side, int(qty), tick)
+        rest = int(qty) - m.filled
+        if rest > 0 and tif != "IOC":
+            m.order_id = self._rest(owner, side, tick, rest)
+        return m
+
+    def submit_market(self, owner: int, side: int, qty: int) -> Match:
+        """Submit a market order; whatever the book cannot fill is cancelled."""
+        self._check_side(side)
+        self._check_qty(qty)
+        return self._match(owner, side, int(qty), None)
+
+    def cancel(self, order_id: int) -> int:
+        """Cancel a resting order and return its remaining lots."""
+        o = self._orders.pop(order_id, None)
+        if o is None:
+            raise OrderError(f"{self.asset}: unknown order id {order_id}")
+        self._remove_qty(0 if o[_SIDE] == BUY else 1, o[_TICK], o[_QTY])
+        return o[_QTY]
+
+    def reduce(self, order_id: int, new_qty: int) -> None:
+        """Lower a resting order's quantity in place; it keeps its queue priority."""
+        o = self._orders.get(order_id)
+        if o is None:
+            raise OrderError(f"{self.asset}: unknown order id {order_id}")
+        self._check_qty(new_qty)
+        if new_qty > o[_QTY]:
+            raise OrderError(f"reduce can only lower a quantity ({o[_QTY]} -> {new_qty}); cancel and resubmit to raise it")
+        i = 0 if o[_SIDE] == BUY else 1
+        self._level_qty[i][o[_TICK]] -= o[_QTY] - int(new_qty)
+        o[_QTY] = int(new_qty)
+
+    # -------------------------------------------------------------- internals
+    def _rest(self, owner: int, side: int, tick: int, qty: int) -> int:
+        oid = self._next_id
+        self._next_id += 1
+        self._orders[oid] = [side, tick, qty, owner]
+        i = 0 if side == BUY else 1
+        q = self._queues[i].get(tick)
+        if q is None:
+            self._queues[i][tick] = deque((oid,))
+            self._level_qty[i][tick] = qty
+            heapq.heappush(self._heaps[i], -tick if i == 0 else tick)
+        else:
+            q.append(oid)
+            self._level_qty[i][tick] += qty
+        return oid
+
+    def _remove_qty(self, i: int, tick: int, qty: int) -> None:
+        left = self._level_qty[i][tick] - qty
+        if left:
+            self._level_qty[i][tick] = left
+        else:
+            del self._level_qty[i][tick]
+            del self._queues[i][tick]
+
+    def _match(self, owner: int, side: int, qty: int, limit: int | None) -> Match:
+        m = Match()
+        j = 1 if side == BUY else 0  # the side being hit
+        queues, level_qty, orders = self._queues[j], self._level_qty[j], self._orders
+        remaining = qty
+        while remaining:
+            best = self._best(-side)
+            if best is None or (limit is not None and (best > limit if side == BUY else best < limit)):
+                break
+            queue = queues[best]
+            while remaining and queue:
+                oid = queue[0]
+                o = orders.get(oid)
+                if o is None:
+                    queue.popleft()
+                    continue
+                maker = o[_OWNER]
+                if maker == owner:  # self-trade prevention: the resting order goes
+                    queue.popleft()
+                    del orders[oid]
+                    level_qty[best] -= o[_QTY]
+                    m.cancelled.append((oid, maker, best, o[_QTY]))
+                    continue
+                q = o[_QTY] if o[_QTY] < remaining else remaining
+                remaining -= q
+                level_qty[best] -= q
+                if q == o[_QTY]:
+                    queue.popleft()
+                    del orders[oid]
+                else:
+                    o[_QTY] -= q
+                m.fills.append((oid, maker, best, q))
+                self._record(best, q, side, owner, maker)
+            if not queue or level_qty[best] == 0:
+                del queues[best]
+                del level_qty[best]
+        m.filled = qty - remaining
+        return m
+
+    def _record(self, tick: int, qty: int, side: int, taker: int, maker: int) -> None:
+        self.tape_time.append(self.time)
+        self.tape_tick.append(tick)
+        self.tape_qty.append(qty)
+        self.tape_side.append(side)
+        self.tape_taker.append(taker)
+        self.tape_maker.append(maker)
+        self.tape_cause.append(self.cause)
+
+    @property
+    def n_fills(self) -> int:
+        """Number of fills on the tape."""
+        return len(self.tape_tick)

@@ -1,0 +1,70 @@
+"""Building the trader population from a scenario's cohorts.
+
+Each cohort's heterogeneous parameters are drawn as numpy arrays from the
+model's generator, then one Mesa agent is made per trader. This module only
+translates scenario cohorts into agent constructor arguments.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.market_maker import MarketMaker
+from agents.traders import Fundamentalist, NoiseTrader, Trader
+from model.distributions import draw
+from model.scenario import Cohort, FundamentalistCohort, MarketMakerCohort, NoiseCohort, Scenario
+
+
+def population_size(scenario: Scenario) -> int:
+    """Number of trader accounts a scenario opens."""
+    return sum(c.count for c in scenario.population)
+
+
+def build_population(model, scenario: Scenario) -> tuple[list[Trader], np.ndarray, list[str]]:
+    """Create every trader agent and fund its account.
+
+    Returns:
+        The traders in account order, their activation rates (per second) and
+        the cohort name of each account.
+    """
+    rng, venue = model.rng, model.venue
+    traders: list[Trader] = []
+    rates: list[np.ndarray] = []
+    cohort_of: list[str] = []
+    symbols = scenario.symbols
+    for cohort in scenario.population:
+        n = cohort.count
+        if n == 0:
+            continue
+        assets = [symbols.index(s) for s in (cohort.assets or symbols)]
+        wallet = draw(cohort.wallet, n, rng)
+        rates.append(draw(cohort.rate, n, rng))
+        # Python floats, not numpy scalars: agents do scalar arithmetic on them.
+        kwargs = {key: (v.tolist() if isinstance(v, np.ndarray) else v) for key, v in _draw_kwargs(cohort, n, rng).items()}
+        for k in range(n):
+            account = len(traders)
+            venue.deposit(account, float(wallet[k]))
+            agent_kwargs = {key: (vals[k] if isinstance(vals, list) else vals) for key, vals in kwargs.items()}
+            traders.append(_CLASSES[cohort.strategy](model, account, assets, **agent_kwargs))
+            cohort_of.append(cohort.name)
+    return traders, (np.concatenate(rates) if rates else np.zeros(0)), cohort_of
+
+
+def _draw_kwargs(cohort: Cohort, n: int, rng: np.random.Generator) -> dict:
+    """Constructor arguments per strategy: arrays for drawn values, scalars for fixed ones."""
+    size = draw(cohort.size_usd, n, rng)
+    if isinstance(cohort, MarketMakerCohort):
+        return dict(size_usd=size, levels=cohort.levels, first_bps=draw(cohort.first_bps, n, rng),
+                    spacing_bps=draw(cohort.spacing_bps, n, rng), size_growth=cohort.size_growth,
+                    skew_bps=cohort.skew_bps, max_inventory_usd=cohort.max_inventory_usd,
+                    requote_every=cohort.requote_every, requote_bps=cohort.requote_bps)
+    if isinstance(cohort, NoiseCohort):
+        return dict(size_usd=size, market_prob=cohort.market_prob, offset_bps=draw(cohort.offset_bps, n, rng),
+                    max_orders=cohort.max_orders)
+    if isinstance(cohort, FundamentalistCohort):
+        return dict(size_usd=size, threshold_bps=draw(cohort.threshold_bps, n, rng),
+                    market_prob=cohort.market_prob, max_position_usd=draw(cohort.max_position_usd, n, rng))
+    raise TypeError(f"no agent class for cohort strategy {cohort.strategy!r}")
+
+
+_CLASSES = {"market_maker": MarketMaker, "noise": NoiseTrader, "fundamentalist": Fundamentalist}
