@@ -1,0 +1,79 @@
+"""Run folders: complete, atomic, never overwritten."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import yaml
+
+from experiments import run as run_mod
+from experiments.cli import main
+from model.market import MarketModel
+from tests.conftest import SCENARIOS
+
+FAST = ["--set", "duration=20m", "--set", "population.noise.count=300", "--no-progress"]
+
+
+def test_cli_run_writes_a_complete_folder(tmp_path, capsys):
+    assert main(["run", str(SCENARIOS / "calm.yaml"), "--seed", "5", "--out", str(tmp_path), *FAST]) == 0
+    (run_dir,) = [p for p in tmp_path.iterdir()]
+    assert run_dir.name.startswith("calm-s5-")
+    names = {p.name for p in run_dir.iterdir()}
+    assert {"scenario.yaml", "series.parquet", "trades.parquet", "accounts.parquet", "summary.json",
+            "plots", "index.html"} <= names
+    resolved = yaml.safe_load((run_dir / "scenario.yaml").read_text())
+    assert resolved["seed"] == 5 and "squeeze_version" in resolved and resolved["duration"] == 1200
+    series = pd.read_parquet(run_dir / "series.parquet")
+    for col in ("time", "asset", "last", "mid", "best_bid", "best_ask", "spread_bps", "volume", "notional",
+                "depth_1pct_bid", "depth_1pct_ask"):
+        assert col in series.columns
+    trades = pd.read_parquet(run_dir / "trades.parquet")
+    for col in ("time", "asset", "price", "qty", "taker_side", "taker", "maker", "cause"):
+        assert col in trades.columns
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["seed"] == 5 and summary["trades"] == len(trades)
+    assert {"price.png", "volume.png", "depth.png"} <= {p.name for p in (run_dir / "plots").iterdir()}
+    out = capsys.readouterr().out
+    assert str(run_dir / "index.html") in out
+
+
+def test_interrupted_run_leaves_no_folder(tmp_path, monkeypatch, capsys):
+    real_step = MarketModel.step
+
+    def failing_step(self):
+        if self.steps == 300:
+            raise RuntimeError("injected failure")
+        real_step(self)
+
+    monkeypatch.setattr(MarketModel, "step", failing_step)
+    with pytest.raises(RuntimeError, match="injected"):
+        main(["run", str(SCENARIOS / "calm.yaml"), "--out", str(tmp_path), *FAST])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_crash_while_writing_leaves_no_folder(tmp_path, monkeypatch):
+    def broken_report(_dir):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("experiments.report.rebuild_report", broken_report)
+    from model.scenario import load_scenario
+
+    result = run_mod.run_scenario(load_scenario(SCENARIOS / "calm.yaml", {"duration": "5m"}), seed=1)
+    with pytest.raises(OSError):
+        run_mod.write_run(result, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_never_overwrites_an_earlier_run(tmp_path, monkeypatch):
+    from model.scenario import load_scenario
+
+    monkeypatch.setattr(run_mod, "run_dir_name", lambda sc, seed: "fixed-name")
+    result = run_mod.run_scenario(load_scenario(SCENARIOS / "calm.yaml", {"duration": "5m"}), seed=1)
+    first = run_mod.write_run(result, tmp_path, make_report=False)
+    marker = first / "marker.txt"
+    marker.write_text("keep me")
+    second = run_mod.write_run(result, tmp_path, make_report=False)
+    assert first != second and marker.read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fixed-name", "fixed-name-2"]
