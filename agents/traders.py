@@ -5,8 +5,17 @@ money and position live in the venue's ledger under ``self.account``. The
 model activates only the traders drawn active this step (see
 `model.market.MarketModel.step`), so an idle trader costs nothing.
 
-Traders reach the venue as ``self.model.venue`` and the fundamental values as
-``self.model.fundamental`` (one float per asset).
+Traders reach the venue as ``self.model.venue``, the fundamental values as
+``self.model.fundamental`` (one float per asset), their sentiment as
+``self.model.sentiment[account]`` (in [-1, 1]) and the scenario's behaviour
+weights as ``self.model.behaviour``.
+
+How sentiment drives behaviour (neutral sentiment changes nothing):
+
+* noise traders buy with probability ``(1 + side_weight × s) / 2``;
+* leveraged speculators: see `agents.speculator` (side, size, leverage
+  appetite and capitulation);
+* market makers and fundamentalists ignore sentiment.
 """
 
 from __future__ import annotations
@@ -14,7 +23,6 @@ from __future__ import annotations
 from collections import deque
 
 import mesa
-import numpy as np
 
 from agents.exchange.book import BUY, SELL
 
@@ -52,6 +60,10 @@ class Trader(mesa.Agent):
         venue = self.model.venue
         return float(venue.ledger.position[self.account, asset] * venue.ledger.lot[asset] * venue.mid_price(asset))
 
+    def mood(self) -> float:
+        """This trader's sentiment in [-1, 1]."""
+        return float(self.model.sentiment[self.account])
+
     def act(self) -> None:
         """One activation; subclasses decide what to do."""
         raise NotImplementedError
@@ -81,8 +93,9 @@ class NoiseTrader(Trader):
         self.orders: deque[tuple[int, int]] = deque()
 
     def choose_side(self) -> int:
-        """Buy or sell with equal odds."""
-        return BUY if self.model.random.random() < 0.5 else SELL
+        """Buy or sell; sentiment tilts the odds."""
+        p_buy = 0.5 * (1.0 + self.model.behaviour.side_weight * self.mood())
+        return BUY if self.model.random.random() < p_buy else SELL
 
     def act(self) -> None:
         venue, rnd = self.model.venue, self.model.random
@@ -141,8 +154,3 @@ class Fundamentalist(Trader):
             oid = venue.limit(self.account, asset, side, touch, lots)
             if oid is not None:
                 self.order = (asset, oid)
-
-
-def np_sign(x: float) -> int:
-    """Sign of x as an int (0 for 0)."""
-    return int(np.sign(x))

@@ -1,18 +1,23 @@
 """`MarketModel`: the composition root.
 
-It builds the venue and the trader population from a validated `Scenario`,
-owns the simulated clock (fixed step ``dt`` seconds) and runs the step of
-DESIGN §3:
+It builds the venue, the trader population, the social graph and the shock
+schedule from a validated `Scenario`, owns the simulated clock (fixed step
+``dt`` seconds) and runs the step of DESIGN §3:
 
-1. advance the clock and the fundamental values;
-2. market makers requote;
-3. the traders drawn active this step act, in random order;
-4. record every ``record_every`` seconds.
+1. apply the shocks that are due;
+2. update sentiment every ``sentiment.every`` seconds (one sparse mat-vec);
+3. the venue moves its mark, samples the premium, pays funding when due and
+   fires any trigger the mark has crossed;
+4. market makers requote;
+5. the traders drawn active this step act, in random order; the venue
+   resolves stops and liquidations after every fill;
+6. the insurance fund works off positions it took over;
+7. record every ``record_every`` seconds.
 
-Activation is a Poisson process per trader with its own rate. Instead of a
-Bernoulli draw per trader per step, each block of steps draws the number of
-activations per step and then *which* traders by inverting the cumulative
-rate, so the cost grows with activations, not with population size.
+Activation is a Poisson process per trader with its own rate. Each block of
+steps draws the number of activations per step and then *which* traders by
+inverting the cumulative rate, so the cost grows with activations, not with
+population size.
 """
 
 from __future__ import annotations
@@ -23,25 +28,34 @@ import mesa
 import numpy as np
 
 from agents.exchange.audit import assert_venue_ok
-from agents.exchange.book import BUY, SELL
-from agents.exchange.venue import OrderBookAgent
+from agents.exchange.margin import TierTable
+from agents.exchange.venue import SHOCK, AssetRules, OrderBookAgent, VenueRules
 from agents.market_maker import MarketMaker
+from model.mood import Mood
 from model.population import build_population, population_size
-from model.recorder import Recorder
+from model.recorder import SERIES_COLUMNS, Recorder
 from model.scenario import Scenario
+from model.shocks import ShockRunner
 
-DEPTH_BANDS_BPS = (10, 25, 50, 100, 200)
-SERIES_COLUMNS = [
-    "last", "mid", "best_bid", "best_ask", "spread_bps", "volume", "notional", "trades",
-    "depth_1pct_bid", "depth_1pct_ask", "fundamental",
-    *[f"depth_bps_{b}_{s}" for b in DEPTH_BANDS_BPS for s in ("bid", "ask")],
-]
 _BLOCK = 4096  # steps per block of pre-drawn random numbers
 
 
-def last_btc_price(model: "MarketModel") -> float:
+def first_asset_last_price(model: "MarketModel") -> float:
     """DataCollector reporter: the first asset's last price."""
     return model.venue.last_price(0)
+
+
+def venue_from_scenario(model: mesa.Model, scenario: Scenario, n_accounts: int) -> OrderBookAgent:
+    """Build the venue agent from the scenario's assets and venue rules."""
+    assets = [AssetRules(a.symbol, a.tick_size, a.lot_size, a.price,
+                         **({"tiers": TierTable.from_rows(a.tiers)} if a.tiers else {}))
+              for a in scenario.assets]
+    v = scenario.venue
+    rules = VenueRules(maker_fee=v.maker_fee, taker_fee=v.taker_fee, liquidation_fee=v.liquidation_fee,
+                       insurance_fund=v.insurance_fund, mark_method=v.mark_method, mark_half_life=v.mark_half_life,
+                       funding_every=v.funding_every, funding_interest=v.funding_interest,
+                       funding_clamp=v.funding_clamp, fund_unwind_bps=v.fund_unwind_bps)
+    return OrderBookAgent(model, assets, n_accounts, rules)
 
 
 class MarketModel(mesa.Model):
@@ -53,34 +67,33 @@ class MarketModel(mesa.Model):
         audit: check the venue's invariants at every record (slower; for tests).
     """
 
+    SHOCK_CAUSE = SHOCK
+
     def __init__(self, scenario: Scenario, rng: int | np.random.Generator | None = None, audit: bool = False) -> None:
         super().__init__(rng=rng)
         self.scenario = scenario
-        self.audit = audit  # check the venue's invariants at every record (tests)
+        self.audit = audit
         self.dt = scenario.dt
         self.now = 0.0
         self.n_steps = int(round(scenario.duration / scenario.dt))
-        symbols = scenario.symbols
-        assets = scenario.assets
-        self.venue = OrderBookAgent(
-            self, symbols, [a.tick_size for a in assets], [a.lot_size for a in assets],
-            [a.price for a in assets], population_size(scenario),
-            maker_fee=scenario.venue.maker_fee, taker_fee=scenario.venue.taker_fee,
-        )
-        self.fundamental = np.array([a.price for a in assets], dtype=float)
-        self._fund_sigma = np.array([a.fundamental_vol for a in assets]) * math.sqrt(self.dt / 86400.0)
-        self.liquidity_factor = np.ones(len(assets))
+        n_traders = population_size(scenario)
+        n_accounts = n_traders + ShockRunner.accounts_needed(scenario.shocks)
+        self.venue = venue_from_scenario(self, scenario, n_accounts)
+        self.fundamental = np.array([a.price for a in scenario.assets], dtype=float)
+        self._fund_sigma = np.array([a.fundamental_vol for a in scenario.assets]) * math.sqrt(self.dt / 86400.0)
+        self.liquidity_factor = np.ones(len(scenario.assets))
+        self.sentiment = np.zeros(n_traders)
+        self.behaviour = scenario.sentiment
         self.traders, rates, self.cohort_of = build_population(self, scenario)
+        self.mood = Mood(self, scenario, n_traders)
+        self.shocks = ShockRunner(self, scenario.shocks, first_account=n_traders)
+        self.shocks.fund_accounts()
         self.market_makers = [t for t in self.traders if isinstance(t, MarketMaker)]
         self.set_rates(np.where([isinstance(t, MarketMaker) for t in self.traders], 0.0, rates))
-        self.initial_money = self.venue.money_total()
-        n_records = int(scenario.duration // scenario.record_every)
-        self.recorder = Recorder(SERIES_COLUMNS, n_records, symbols)
+        self.recorder = Recorder(SERIES_COLUMNS, int(scenario.duration // scenario.record_every), scenario.symbols)
         self._record_every_steps = max(1, int(round(scenario.record_every / self.dt)))
-        self._tape_pos = [0] * len(assets)
-        self._block_start = 0
-        self._fund_block = np.zeros((0, len(assets)))
-        self.datacollector = mesa.DataCollector(model_reporters={"last_price": last_btc_price})
+        self._fund_block = np.zeros((0, len(scenario.assets)))
+        self.datacollector = mesa.DataCollector(model_reporters={"last_price": first_asset_last_price})
         for mm in self.market_makers:
             mm.act()
 
@@ -122,13 +135,16 @@ class MarketModel(mesa.Model):
     def step(self) -> None:
         """Advance the market by one ``dt``."""
         self.now = self.steps * self.dt  # Mesa has already incremented `steps`
-        self.venue.set_time(self.now)
         self._advance_fundamentals()
+        self.shocks.step(self.now)
+        self.mood.maybe_update(self.now)
+        self.venue.begin_step(self.now, self.fundamental)
         for mm in self.market_makers:
             mm.act()
         traders = self.traders
         for i in self.active_traders():
             traders[i].act()
+        self.venue.end_step()
         if self.steps % self._record_every_steps == 0:
             self.record()
 
@@ -140,40 +156,16 @@ class MarketModel(mesa.Model):
             if progress is not None and self.steps % chunk == 0:
                 progress(self.steps)
 
+    # ------------------------------------------------------------- shocks
+    def shock_snapshot(self) -> dict:
+        """State recorded when a shock starts."""
+        return {"sentiment_before": float(self.sentiment.mean()) if len(self.sentiment) else 0.0,
+                "price_before": float(self.venue.last_price(0))}
+
     # --------------------------------------------------------------- record
     def record(self) -> None:
-        """Write one row per asset into the recorder."""
-        rec = self.recorder
-        i = rec.start_row(self.now)
-        d = rec.data
-        for a, book in enumerate(self.venue.books):
-            bid, ask = book.best_bid(), book.best_ask()
-            tick, lot = book.tick_size, book.lot_size
-            mid = self.venue.mid_price(a)
-            d["last"][i, a] = self.venue.last_price(a)
-            d["mid"][i, a] = mid
-            d["fundamental"][i, a] = self.fundamental[a]
-            if bid is not None:
-                d["best_bid"][i, a] = bid * tick
-            if ask is not None:
-                d["best_ask"][i, a] = ask * tick
-            if bid is not None and ask is not None:
-                d["spread_bps"][i, a] = (ask - bid) / (0.5 * (ask + bid)) * 1e4
-            lo = self._tape_pos[a]
-            hi = book.n_fills
-            qty = np.asarray(book.tape_qty[lo:hi], dtype=float)
-            px = np.asarray(book.tape_tick[lo:hi], dtype=float) * tick
-            d["volume"][i, a] = qty.sum() * lot
-            d["notional"][i, a] = (qty * px).sum() * lot
-            d["trades"][i, a] = hi - lo
-            self._tape_pos[a] = hi
-            usd = lot * mid
-            d["depth_1pct_bid"][i, a] = book.depth_within_bps(BUY, 100) * usd
-            d["depth_1pct_ask"][i, a] = book.depth_within_bps(SELL, 100) * usd
-            for side, name in ((BUY, "bid"), (SELL, "ask")):
-                prof = book.depth_profile(side, DEPTH_BANDS_BPS) * usd
-                for b, v in zip(DEPTH_BANDS_BPS, prof):
-                    d[f"depth_bps_{b}_{name}"][i, a] = v
+        """Write one row per asset into the recorder (and check invariants when auditing)."""
+        self.recorder.record_market(self)
         self.datacollector.collect(self)
         if self.audit:
             assert_venue_ok(self.venue)

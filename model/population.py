@@ -1,8 +1,9 @@
 """Building the trader population from a scenario's cohorts.
 
 Each cohort's heterogeneous parameters are drawn as numpy arrays from the
-model's generator, then one Mesa agent is made per trader. This module only
-translates scenario cohorts into agent constructor arguments.
+model's generator, then one Mesa agent is made per trader and its account is
+funded and given its leverage (capped at each asset's top-tier maximum).
+This module only translates scenario cohorts into agent constructor arguments.
 """
 
 from __future__ import annotations
@@ -10,18 +11,19 @@ from __future__ import annotations
 import numpy as np
 
 from agents.market_maker import MarketMaker
+from agents.speculator import LeveragedSpeculator
 from agents.traders import Fundamentalist, NoiseTrader, Trader
+from model.cohorts import Cohort, FundamentalistCohort, LeveragedCohort, MarketMakerCohort, NoiseCohort
 from model.distributions import draw
-from model.scenario import Cohort, FundamentalistCohort, MarketMakerCohort, NoiseCohort, Scenario
 
 
-def population_size(scenario: Scenario) -> int:
+def population_size(scenario) -> int:
     """Number of trader accounts a scenario opens."""
     return sum(c.count for c in scenario.population)
 
 
-def build_population(model, scenario: Scenario) -> tuple[list[Trader], np.ndarray, list[str]]:
-    """Create every trader agent and fund its account.
+def build_population(model, scenario) -> tuple[list[Trader], np.ndarray, list[str]]:
+    """Create every trader agent, fund its account and set its leverage.
 
     Returns:
         The traders in account order, their activation rates (per second) and
@@ -39,11 +41,14 @@ def build_population(model, scenario: Scenario) -> tuple[list[Trader], np.ndarra
         assets = [symbols.index(s) for s in (cohort.assets or symbols)]
         wallet = draw(cohort.wallet, n, rng)
         rates.append(draw(cohort.rate, n, rng))
+        leverage = draw(cohort.leverage, n, rng)
         # Python floats, not numpy scalars: agents do scalar arithmetic on them.
         kwargs = {key: (v.tolist() if isinstance(v, np.ndarray) else v) for key, v in _draw_kwargs(cohort, n, rng).items()}
         for k in range(n):
             account = len(traders)
             venue.deposit(account, float(wallet[k]))
+            for a in assets:
+                venue.set_leverage(account, a, min(float(leverage[k]), float(venue.tiers[a].max_leverage[0])))
             agent_kwargs = {key: (vals[k] if isinstance(vals, list) else vals) for key, vals in kwargs.items()}
             traders.append(_CLASSES[cohort.strategy](model, account, assets, **agent_kwargs))
             cohort_of.append(cohort.name)
@@ -64,7 +69,29 @@ def _draw_kwargs(cohort: Cohort, n: int, rng: np.random.Generator) -> dict:
     if isinstance(cohort, FundamentalistCohort):
         return dict(size_usd=size, threshold_bps=draw(cohort.threshold_bps, n, rng),
                     market_prob=cohort.market_prob, max_position_usd=draw(cohort.max_position_usd, n, rng))
+    if isinstance(cohort, LeveragedCohort):
+        return dict(size_usd=size, long_prob=draw(cohort.long_prob, n, rng),
+                    entry_market_prob=cohort.entry_market_prob, stop_bps=_stop_distances(cohort, n, rng),
+                    stop_level=_stop_levels(cohort, n, rng), stop_beyond_bps=draw(
+                        cohort.stop_cluster.beyond_bps if cohort.stop_cluster else 0.0, n, rng),
+                    take_profit_bps=draw(cohort.take_profit_bps, n, rng),
+                    holding_s=draw(cohort.holding_s, n, rng))
     raise TypeError(f"no agent class for cohort strategy {cohort.strategy!r}")
 
 
-_CLASSES = {"market_maker": MarketMaker, "noise": NoiseTrader, "fundamentalist": Fundamentalist}
+def _stop_distances(cohort: LeveragedCohort, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Stop distance in bps per trader; NaN for traders who use no stop."""
+    dist = draw(cohort.stop_bps, n, rng)
+    return np.where(rng.random(n) < cohort.stop_prob, dist, np.nan)
+
+
+def _stop_levels(cohort: LeveragedCohort, n: int, rng: np.random.Generator) -> np.ndarray:
+    """The clustered price level per trader that anchors its stop (NaN where stops follow entry)."""
+    c = cohort.stop_cluster
+    if c is None:
+        return np.full(n, np.nan)
+    return np.where(rng.random(n) < c.share, c.level, np.nan)
+
+
+_CLASSES = {"market_maker": MarketMaker, "noise": NoiseTrader, "fundamentalist": Fundamentalist,
+            "leveraged": LeveragedSpeculator}

@@ -1,7 +1,8 @@
 """Preallocated per-record buffers that become a DataFrame at the end of a run.
 
 One float64 array of shape ``(n_records, n_assets)`` per column; nothing is
-allocated per step. `to_frame` returns one row per asset per record time.
+allocated per step. `Recorder.to_frame` returns one row per asset per record
+time. `record_market` fills one row from a live model.
 """
 
 from __future__ import annotations
@@ -10,6 +11,17 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+
+from agents.exchange.book import BUY, SELL
+
+DEPTH_BANDS_BPS = (10, 25, 50, 100, 200)
+SERIES_COLUMNS = [
+    "last", "mid", "mark", "best_bid", "best_ask", "spread_bps", "volume", "notional", "trades",
+    "depth_1pct_bid", "depth_1pct_ask", "fundamental",
+    "open_interest_long", "open_interest_short", "long_short_ratio", "liq_long_usd", "liq_short_usd",
+    "stops_fired", "funding_rate", "insurance_fund", "sentiment_mean", "sentiment_std", "bullish_share",
+    *[f"depth_bps_{b}_{s}" for b in DEPTH_BANDS_BPS for s in ("bid", "ask")],
+]
 
 
 class Recorder:
@@ -21,6 +33,9 @@ class Recorder:
         self.n = 0
         self.time = np.zeros(n_records)
         self.data = {c: np.full((n_records, len(symbols)), np.nan) for c in self.columns}
+        self._tape_pos = [0] * len(symbols)
+        self._prev_liq = np.zeros((len(symbols), 2))
+        self._prev_stops = np.zeros(len(symbols), dtype=np.int64)
 
     def start_row(self, now: float) -> int:
         """Open the next record row at simulated time ``now``; returns its index."""
@@ -44,3 +59,56 @@ class Recorder:
         for c in self.columns:
             out[c] = self.data[c][:n].reshape(-1)
         return pd.DataFrame(out)
+
+    def record_market(self, model) -> None:
+        """Write one row per asset from the model's venue, sentiment and clock."""
+        venue = model.venue
+        led = venue.ledger
+        i = self.start_row(model.now)
+        d = self.data
+        s = model.sentiment
+        fund_eq = venue.fund_equity()
+        for a, book in enumerate(venue.books):
+            bid, ask = book.best_bid(), book.best_ask()
+            tick, lot = book.tick_size, book.lot_size
+            mid = venue.mid_price(a)
+            mark = venue.mark.value[a]
+            d["last"][i, a] = venue.last_price(a)
+            d["mid"][i, a] = mid
+            d["mark"][i, a] = mark
+            d["fundamental"][i, a] = model.fundamental[a]
+            if bid is not None:
+                d["best_bid"][i, a] = bid * tick
+            if ask is not None:
+                d["best_ask"][i, a] = ask * tick
+            if bid is not None and ask is not None:
+                d["spread_bps"][i, a] = (ask - bid) / (0.5 * (ask + bid)) * 1e4
+            lo, hi = self._tape_pos[a], book.n_fills
+            qty = np.asarray(book.tape_qty[lo:hi], dtype=float)
+            px = np.asarray(book.tape_tick[lo:hi], dtype=float) * tick
+            d["volume"][i, a] = qty.sum() * lot
+            d["notional"][i, a] = (qty * px).sum() * lot
+            d["trades"][i, a] = hi - lo
+            self._tape_pos[a] = hi
+            usd = lot * mid
+            d["depth_1pct_bid"][i, a] = book.depth_within_bps(BUY, 100) * usd
+            d["depth_1pct_ask"][i, a] = book.depth_within_bps(SELL, 100) * usd
+            for side, name in ((BUY, "bid"), (SELL, "ask")):
+                prof = book.depth_profile(side, DEPTH_BANDS_BPS) * usd
+                for b, v in zip(DEPTH_BANDS_BPS, prof):
+                    d[f"depth_bps_{b}_{name}"][i, a] = v
+            pos = led.position[:, a]
+            d["open_interest_long"][i, a] = pos[pos > 0].sum() * lot * mark
+            d["open_interest_short"][i, a] = -pos[pos < 0].sum() * lot * mark
+            n_short = int((pos < 0).sum())
+            d["long_short_ratio"][i, a] = (pos > 0).sum() / n_short if n_short else np.nan
+            d["liq_long_usd"][i, a] = venue.liq_usd[a, 0] - self._prev_liq[a, 0]
+            d["liq_short_usd"][i, a] = venue.liq_usd[a, 1] - self._prev_liq[a, 1]
+            d["stops_fired"][i, a] = venue.stops_fired[a] - self._prev_stops[a]
+            d["funding_rate"][i, a] = venue.funding.predicted()[a]
+            d["insurance_fund"][i, a] = fund_eq
+            d["sentiment_mean"][i, a] = s.mean() if len(s) else np.nan
+            d["sentiment_std"][i, a] = s.std() if len(s) else np.nan
+            d["bullish_share"][i, a] = (s > 0).mean() if len(s) else np.nan
+        self._prev_liq = venue.liq_usd.copy()
+        self._prev_stops = venue.stops_fired.copy()

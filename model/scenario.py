@@ -11,43 +11,21 @@ the key path and what was expected, e.g.::
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from agents.exchange.margin import TierTable
 from model.distributions import Param, bounds
+from model.cohorts import COHORT_STRATEGIES, CohortSpec
+from model.sentiment import GRAPH_KINDS
+from model.shocks import ShockSpec
+from model.schema_types import Duration, Strict, Symbol, parse_duration
 from model.yamlio import YamlError, line_of, load_yaml, set_dotted
 
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
-_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(ms|s|min|m|h|d)\s*$")
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from ``"36h"``, ``"90m"``, ``"1s"``, ``"2d"``, ``"500ms"`` or a number of seconds."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as '24h', '90m' or '1s'")
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        m = _DURATION.match(value)
-        if m:
-            return float(m.group(1)) * _UNITS[m.group(2)]
-    raise ValueError(f"expected a duration such as '24h', '90m' or '1s', got {value!r}")
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
-Fraction = Annotated[float, Field(ge=0, le=1)]
-Symbol = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]{0,9}$")]
-
-
-class Strict(BaseModel):
-    """Base for every scenario section: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid")
-
+__all__ = ["Scenario", "ScenarioError", "load_scenario", "validate_scenario", "parse_duration"]
 
 class AssetSpec(Strict):
     """One perpetual contract and its book."""
@@ -57,9 +35,13 @@ class AssetSpec(Strict):
     tick_size: float = Field(gt=0)
     lot_size: float = Field(gt=0)
     fundamental_vol: float = Field(0.01, ge=0, description="fundamental value volatility per sqrt(day)")
+    tiers: list[tuple[float, float, float]] | None = Field(
+        None, description="margin tiers as [notional cap, mmr, max leverage] rows; Binance BTCUSDT if omitted")
 
     @model_validator(mode="after")
     def _on_grid(self):
+        if self.tiers is not None:
+            TierTable.from_rows(self.tiers)  # raises ValueError with the reason
         ticks = self.price / self.tick_size
         if abs(ticks - round(ticks)) > 1e-6 * ticks:
             raise ValueError(f"price {self.price} is not a multiple of tick_size {self.tick_size}")
@@ -71,6 +53,14 @@ class VenueSpec(Strict):
 
     maker_fee: float = Field(0.0002, ge=-0.001, le=0.01)
     taker_fee: float = Field(0.0005, ge=0, le=0.01)
+    liquidation_fee: float = Field(0.015, ge=0, le=0.1, description="share of notional the fund keeps from a liquidation")
+    insurance_fund: float = Field(10_000_000.0, ge=0, description="insurance fund at the start, USD")
+    mark_method: Literal["median", "ema", "last", "mid"] = "median"
+    mark_half_life: Duration = 30.0
+    funding_every: Duration = 8 * 3600.0
+    funding_interest: float = Field(0.0001, ge=-0.01, le=0.01)
+    funding_clamp: float = Field(0.0005, ge=0, le=0.05)
+    fund_unwind_bps: float = Field(50.0, gt=0, description="the fund works off taken-over positions within this band of mark")
 
     @model_validator(mode="after")
     def _no_arbitrage(self):
@@ -79,60 +69,49 @@ class VenueSpec(Strict):
         return self
 
 
-class Cohort(Strict):
-    """Fields every cohort has."""
+class NetworkSpec(Strict):
+    """The social graph over the traders (one node per trader account)."""
 
-    name: str = Field(min_length=1)
-    count: int = Field(ge=0)
-    wallet: Param = Field(description="starting wallet, USD")
-    rate: Param = Field(0.0, description="activations per simulated second")
-    assets: list[Symbol] | None = Field(None, description="assets this cohort trades; all if omitted")
+    kind: Literal["barabasi_albert", "watts_strogatz", "erdos_renyi", "complete", "edge_list"] = "barabasi_albert"
+    params: dict[str, int | float] = Field(default_factory=lambda: {"m": 3}, description="the graph generator's parameters")
+    path: str | None = Field(None, description="edge-list file for kind: edge_list (relative to the scenario file)")
+    hubs: int = Field(0, ge=0, description="number of influencer hubs (highest degree)")
+    hub_weight: float = Field(1.0, ge=0, description="extra weight of a hub's opinion")
 
     @model_validator(mode="after")
-    def _positive(self):
-        for key in ("wallet", "rate"):
-            lo, _ = bounds(getattr(self, key))
-            if lo < 0:
-                raise ValueError(f"{key} must never be negative (lowest possible value {lo}); add min: 0")
+    def _path(self):
+        if (self.kind == "edge_list") != (self.path is not None):
+            raise ValueError("path is required with kind: edge_list, and only then")
         return self
 
 
-class MarketMakerCohort(Cohort):
-    """Quotes a ladder around mid, skewed against inventory."""
+class SentimentSpec(Strict):
+    """How sentiment updates and how strongly it drives behaviour (see model.sentiment)."""
 
-    strategy: Literal["market_maker"]
-    levels: int = Field(10, ge=1, le=200)
-    first_bps: Param = Field(1.0, description="distance of the first quote from mid, bps")
-    spacing_bps: Param = Field(2.0, description="distance between ladder levels, bps")
-    size_usd: Param = Field(50_000.0, description="quote size at the first level, USD")
-    size_growth: float = Field(1.0, gt=0, description="size multiplier per level outward")
-    skew_bps: float = Field(5.0, ge=0, description="quote shift in bps at full inventory")
-    max_inventory_usd: float = Field(5_000_000.0, gt=0)
-    requote_every: Duration = 5.0
-    requote_bps: float = Field(1.0, ge=0, description="requote early when mid moves this far")
+    enabled: bool = False
+    every: Duration = 60.0
+    initial: Param = 0.0
+    conformity: Param = 0.2
+    momentum: Param = 0.3
+    pain: Param = 1.0
+    noise: Param = 0.02
+    persistence: Param = 0.98
+    return_window: Duration = 1800.0
+    return_scale: float = Field(0.01, gt=0, description="a return of this size moves momentum traders by tanh(1)")
+    side_weight: float = Field(0.4, ge=0, le=1, description="how far sentiment tilts the odds of buying")
+    size_weight: float = Field(0.5, ge=0, description="size multiplier per unit of |sentiment| in the trade's direction")
+    leverage_weight: float = Field(0.5, ge=0, description="leverage multiplier per unit of |sentiment| in the trade's direction")
+    capitulation: float = Field(0.5, ge=0, le=1, description="a losing position is closed when sentiment is this far against it")
 
-
-class NoiseCohort(Cohort):
-    """Zero-intelligence traders: random side, market or limit orders."""
-
-    strategy: Literal["noise"]
-    market_prob: Fraction = 0.2
-    size_usd: Param = 2_000.0
-    offset_bps: Param = Field(5.0, description="limit distance from the touch on its own side, bps")
-    max_orders: int = Field(3, ge=1, description="resting orders kept; the oldest is cancelled beyond this")
-
-
-class FundamentalistCohort(Cohort):
-    """Trades toward the asset's fundamental value."""
-
-    strategy: Literal["fundamentalist"]
-    size_usd: Param = 5_000.0
-    threshold_bps: Param = Field(10.0, description="mispricing needed before acting, bps")
-    market_prob: Fraction = 0.5
-    max_position_usd: Param = 200_000.0
-
-
-CohortSpec = Annotated[Union[MarketMakerCohort, NoiseCohort, FundamentalistCohort], Field(discriminator="strategy")]
+    @model_validator(mode="after")
+    def _ranges(self):
+        lo, hi = bounds(self.initial)
+        if lo < -1 or hi > 1:
+            raise ValueError(f"initial sentiment must lie in [-1, 1] (possible range {lo}..{hi}); add min/max")
+        for key in ("pain", "noise", "persistence", "conformity"):
+            if bounds(getattr(self, key))[0] < 0:
+                raise ValueError(f"{key} must never be negative; add min: 0")
+        return self
 
 
 class Scenario(Strict):
@@ -147,6 +126,9 @@ class Scenario(Strict):
     assets: list[AssetSpec] = Field(min_length=1)
     venue: VenueSpec = VenueSpec()
     population: list[CohortSpec] = Field(min_length=1)
+    network: NetworkSpec = NetworkSpec()
+    sentiment: SentimentSpec = SentimentSpec()
+    shocks: list[ShockSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -160,11 +142,28 @@ class Scenario(Strict):
             unknown = set(c.assets or []) - set(symbols)
             if unknown:
                 raise ValueError(f"cohort {c.name!r} trades unknown assets {sorted(unknown)}; known: {symbols}")
+        if self.sentiment.enabled:
+            self._check_network()
+        for i, shock in enumerate(self.shocks):
+            shock.check(self, i)
         if self.record_every < self.dt or self.duration < self.dt:
             raise ValueError("record_every and duration must be at least dt")
         if self.start.tzinfo is None:
             self.start = self.start.replace(tzinfo=timezone.utc)
         return self
+
+    def _check_network(self) -> None:
+        net, n = self.network, sum(c.count for c in self.population)
+        required = set(GRAPH_KINDS[net.kind])
+        if set(net.params) != required:
+            raise ValueError(f"network.params for kind {net.kind!r} must be exactly {sorted(required)}, got {sorted(net.params)}")
+        for key, value in net.params.items():
+            if key in ("m", "k") and (not isinstance(value, int) or not 0 < value < n):
+                raise ValueError(f"network.params.{key} must be a whole number between 1 and the population size - 1 ({n - 1})")
+            if key == "p" and not 0 <= value <= 1:
+                raise ValueError(f"network.params.p must be a probability in [0, 1], got {value}")
+        if net.hubs > n:
+            raise ValueError(f"network.hubs ({net.hubs}) exceeds the population size ({n})")
 
     @property
     def symbols(self) -> list[str]:
@@ -196,10 +195,11 @@ def format_validation_error(path: str | Path, exc: ValidationError, node=None) -
     return "\n".join(dict.fromkeys(lines))
 
 
+_UNION_TAGS = {"constant", "lognormal", "normal", "uniform", "pareto", "choice", "float", *COHORT_STRATEGIES}
+
+
 def _is_union_tag(key: Any) -> bool:
-    return isinstance(key, str) and (key in {"constant", "lognormal", "normal", "uniform", "pareto", "choice",
-                                             "float", "market_maker", "noise", "fundamentalist"}
-                                     or "[" in key)
+    return isinstance(key, str) and (key in _UNION_TAGS or "[" in key)
 
 
 def validate_scenario(data: Any, path: str | Path = "<scenario>", node=None) -> Scenario:
@@ -235,4 +235,12 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
             data = set_dotted(data, key, value)
         except KeyError as exc:
             raise ScenarioError(f"{path}: override {exc.args[0]}") from None
-    return validate_scenario(data, path, node)
+    scenario = validate_scenario(data, path, node)
+    net = scenario.network
+    if net.path is not None:
+        edge_file = Path(net.path) if Path(net.path).is_absolute() else Path(path).parent / net.path
+        if not edge_file.is_file():
+            line = line_of(node, ("network", "path"))
+            raise ScenarioError(f"{path}:{line}: network.path: edge-list file {edge_file} not found")
+        net.path = str(edge_file)
+    return scenario

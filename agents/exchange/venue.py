@@ -1,54 +1,112 @@
 """`OrderBookAgent`: the venue as a Mesa agent.
 
-It holds one `LimitOrderBook` per asset and the `Ledger` of every trader's
-account. Orders are processed the moment they arrive (a continuous double
-auction). Each fill is settled on both accounts with maker/taker fees, and
-every order that could add exposure must be covered by the account's free
-collateral at its leverage, or it is rejected with a recorded reason.
+It holds one `LimitOrderBook` per asset, the `Ledger` of every account, the
+stop books, the liquidation watches, the insurance fund (an account of its
+own), the mark price and the funding clock. Orders are processed the moment
+they arrive (a continuous double auction):
+
+* every order that could add exposure must be covered by the account's free
+  collateral at its leverage, within the tier's maximum leverage, or it is
+  rejected with a recorded reason;
+* each fill is settled on both accounts with maker/taker fees;
+* after the fills of an order, triggers are resolved until nothing more
+  fires: due stops (on the last price) and due liquidations (on the mark),
+  nearest first, upward triggers before downward ones. Every forced trade
+  carries its cause on the tape.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 import mesa
 import numpy as np
 
 from agents.exchange.accounts import Ledger
 from agents.exchange.book import BUY, SELL, LimitOrderBook, Match, OrderError
+from agents.exchange.funding import FundingClock, MarkPrice
+from agents.exchange.liquidation import LiquidationEngine
+from agents.exchange.margin import BINANCE_BTCUSDT, TierTable, liquidation_price, maintenance_margin
+from agents.exchange.triggers import UP, LiquidationWatch, StopBook
 
-# Why a trade happened; recorded on the tape for every fill (taker's cause).
+# Why a trade happened; recorded on the tape for every fill (the taker's cause).
 CAUSES = ("trader", "stop", "liquidation", "takeover", "adl", "shock")
 TRADER, STOP, LIQUIDATION, TAKEOVER, ADL, SHOCK = range(len(CAUSES))
+_FORCED = (LIQUIDATION, TAKEOVER, ADL)  # the liquidated side pays no trading fee
+_FUND_LEVERAGE = 1e12  # the insurance fund posts no initial margin
 
-__all__ = ["OrderBookAgent", "BUY", "SELL", "CAUSES", "OrderError"]
+__all__ = ["OrderBookAgent", "AssetRules", "VenueRules", "BUY", "SELL", "CAUSES", "OrderError"]
+
+
+@dataclass(frozen=True)
+class AssetRules:
+    """One contract: its grid, start price and margin tiers."""
+
+    symbol: str
+    tick_size: float
+    lot_size: float
+    price: float
+    tiers: TierTable = BINANCE_BTCUSDT
+
+
+@dataclass(frozen=True)
+class VenueRules:
+    """Exchange-wide rules (fees, liquidation, mark, funding)."""
+
+    maker_fee: float = 0.0002
+    taker_fee: float = 0.0005
+    liquidation_fee: float = 0.015
+    insurance_fund: float = 0.0
+    mark_method: str = "median"
+    mark_half_life: float = 30.0
+    funding_every: float = 8 * 3600.0
+    funding_interest: float = 0.0001
+    funding_clamp: float = 0.0005
+    fund_unwind_bps: float = 50.0
 
 
 class OrderBookAgent(mesa.Agent):
-    """The exchange: books, accounts, fees and the trade tape.
+    """The exchange. Account ``n_traders`` is the insurance fund.
 
     Args:
-        model: the Mesa model.
-        symbols, tick_sizes, lot_sizes, prices: one entry per asset.
-        n_accounts: number of trader accounts to open.
-        maker_fee, taker_fee: fee rates on notional (a negative maker fee is a rebate).
+        model: the Mesa model; ``model.fundamental`` is the spot index.
+        assets: one `AssetRules` per asset.
+        n_traders: number of trader accounts.
+        rules: fees, liquidation, mark and funding settings.
     """
 
-    def __init__(self, model: mesa.Model, symbols: list[str], tick_sizes: list[float], lot_sizes: list[float],
-                 prices: list[float], n_accounts: int, maker_fee: float = 0.0002, taker_fee: float = 0.0005) -> None:
+    def __init__(self, model: mesa.Model, assets: list[AssetRules], n_traders: int, rules: VenueRules) -> None:
         super().__init__(model)
-        self.symbols = list(symbols)
-        self.books = [LimitOrderBook(t, lot, s) for s, t, lot in zip(symbols, tick_sizes, lot_sizes)]
-        self.ledger = Ledger(n_accounts, np.asarray(lot_sizes, dtype=float))
-        self.maker_fee, self.taker_fee = float(maker_fee), float(taker_fee)
+        self.assets = list(assets)
+        self.rules = rules
+        self.symbols = [a.symbol for a in assets]
+        self.books = [LimitOrderBook(a.tick_size, a.lot_size, a.symbol) for a in assets]
+        self.tiers = [a.tiers for a in assets]
+        self.fund = n_traders
+        self.ledger = Ledger(n_traders + 1, np.array([a.lot_size for a in assets]))
+        self.ledger.leverage[self.fund, :] = _FUND_LEVERAGE
+        self.maker_fee, self.taker_fee = rules.maker_fee, rules.taker_fee
         self.fees_collected = 0.0
         self.deposits = 0.0
-        self.last_tick = [b.to_tick(p) for b, p in zip(self.books, prices)]
+        self.last_tick = [b.to_tick(a.price) for b, a in zip(self.books, assets)]
+        prices = np.array([a.price for a in assets], dtype=float)
+        self.mark = MarkPrice(rules.mark_method, rules.mark_half_life, getattr(model, "dt", 1.0), prices)
+        self.funding = FundingClock(rules.funding_every, rules.funding_interest, rules.funding_clamp, len(assets))
+        self.funding_net: list[float] = []  # sum of payments at each funding time (should be ~0)
+        self.stops = [StopBook() for _ in assets]
+        self.watch = [LiquidationWatch(n_traders + 1) for _ in assets]
+        self.liquidations = LiquidationEngine(self, rules.liquidation_fee)
         self.orders_received = 0
         self.cancels_received = 0
         self.rejections: Counter[str] = Counter()
-        # order id -> (account, reserved collateral per lot), per asset
-        self._order_owner: list[dict[int, tuple[int, float]]] = [{} for _ in self.books]
+        self.stops_fired = np.zeros(len(assets), dtype=np.int64)
+        self.liq_usd = np.zeros((len(assets), 2))  # cumulative [long, short] notional liquidated
+        self.transfers: dict[str, list] = {k: [] for k in ("time", "asset", "price", "lots", "side", "taker", "maker", "cause")}
+        self._order_owner: list[dict[int, tuple[int, float, bool]]] = [{} for _ in assets]
+        self._resolving = False
+        if rules.insurance_fund:
+            self.deposit(self.fund, rules.insurance_fund)
 
     # ------------------------------------------------------------ accounts
     def deposit(self, account: int, amount: float) -> None:
@@ -56,18 +114,32 @@ class OrderBookAgent(mesa.Agent):
         self.ledger.wallet[account] += amount
         self.deposits += amount
 
+    def move_cash(self, src: int, dst: int, amount: float) -> None:
+        """Move wallet cash between two accounts."""
+        self.ledger.wallet[src] -= amount
+        self.ledger.wallet[dst] += amount
+
     def set_leverage(self, account: int, asset: int, leverage: float) -> None:
         """Set the leverage an account trades an asset at (only while flat)."""
         if self.ledger.position[account, asset] != 0:
             raise OrderError("leverage can only be changed while the position is flat")
         self.ledger.leverage[account, asset] = leverage
 
-    # -------------------------------------------------------------- prices
-    def set_time(self, now: float) -> None:
-        """Stamp subsequent fills with the simulated time ``now`` (seconds)."""
-        for b in self.books:
-            b.time = now
+    def fund_equity(self) -> float:
+        """The insurance fund's balance: wallet plus the value of positions it took over."""
+        led, f = self.ledger, self.fund
+        return float(led.wallet[f] + led.margin[f].sum() + (led.position[f] * led.lot * (self.mark.value - led.entry[f])).sum())
 
+    def money_total(self, prices: np.ndarray | None = None) -> float:
+        """All accounts' equity at one common price per asset (mark by default), plus fees collected.
+
+        Positions net to zero, so the choice of price does not matter; this
+        equals the money deposited when nothing has been created or lost.
+        """
+        p = self.mark.value if prices is None else prices
+        return self.ledger.total_money(p) + self.fees_collected
+
+    # -------------------------------------------------------------- prices
     def last_price(self, asset: int) -> float:
         """Last traded price (the start price before any trade)."""
         return self.last_tick[asset] * self.books[asset].tick_size
@@ -81,26 +153,76 @@ class OrderBookAgent(mesa.Agent):
         """Last price of every asset."""
         return np.array([self.last_price(i) for i in range(len(self.books))])
 
+    def mids(self) -> np.ndarray:
+        """Mid price of every asset."""
+        return np.array([self.mid_price(i) for i in range(len(self.books))])
+
+    # ---------------------------------------------------------------- step
+    def begin_step(self, now: float, index: np.ndarray) -> None:
+        """Stamp the clock, move the mark, sample the premium, pay funding if due."""
+        for b in self.books:
+            b.time = now
+        mids = self.mids()
+        self.mark.step(mids)
+        self.funding.sample(mids, index)
+        rates = self.funding.due(now)
+        if rates is not None:
+            self._pay_funding(rates)
+        for a in range(len(self.books)):
+            self.resolve(a)
+
+    def end_step(self) -> None:
+        """The insurance fund works off positions it took over, within a band around mark."""
+        led, f = self.ledger, self.fund
+        for a, book in enumerate(self.books):
+            pos = int(led.position[f, a])
+            if pos == 0:
+                continue
+            side = SELL if pos > 0 else BUY
+            limit = self.mark.value[a] * (1 - side * self.rules.fund_unwind_bps * 1e-4)
+            tick = int(limit / book.tick_size) if side == BUY else -int(-limit // book.tick_size)
+            self.liquidation_order(f, a, side, abs(pos), max(1, tick), cause=TAKEOVER)
+            self.resolve(a)
+
+    def _pay_funding(self, rates: np.ndarray) -> None:
+        led = self.ledger
+        for a in range(len(self.books)):
+            pay = led.position[:, a] * led.lot[a] * self.mark.value[a] * rates[a]
+            led.margin[:, a] -= pay
+            self.funding_net.append(float(pay.sum()))
+            self._rewatch_all(a)
+
     # -------------------------------------------------------------- orders
     def _reserve(self, account: int, asset: int, side: int, lots: int, tick: int) -> float | None:
-        """Collateral per lot to reserve for an order, or None if it cannot be covered."""
+        """Collateral per lot to reserve for an order, or None (with a recorded reason)."""
         led = self.ledger
         opening = led.opening_lots(account, asset, side, lots)
         if opening == 0:
             return 0.0
         price = tick * self.books[asset].tick_size
-        per_lot = led.lot[asset] * price * (1.0 / led.leverage[account, asset] + self.taker_fee)
+        lev = led.leverage[account, asset]
+        if account != self.fund:
+            notional = (abs(int(led.position[account, asset])) + opening) * led.lot[asset] * price
+            if lev > self.tiers[asset].max_leverage_for(notional) + 1e-12:
+                self.rejections["leverage_above_tier_max"] += 1
+                return None
+        per_lot = led.lot[asset] * price * (1.0 / lev + self.taker_fee)
         if per_lot * opening > led.available(account) + 1e-9:
+            self.rejections["insufficient_margin"] += 1
             return None
         return per_lot * opening / lots
 
     def limit(self, account: int, asset: int, side: int, tick: int, lots: int, tif: str = "GTC",
-              cause: int = TRADER) -> int | None:
-        """Place a limit order; returns the resting order id or None (filled, IOC, rejected)."""
+              reduce_only: bool = False, cause: int = TRADER) -> int | None:
+        """Place a limit order; returns the resting order id, or None (filled, IOC, rejected)."""
         self.orders_received += 1
+        if reduce_only:
+            lots = self._reducible(account, asset, side, lots)
+            if lots == 0:
+                self.rejections["reduce_only_nothing_to_reduce"] += 1
+                return None
         per_lot = self._reserve(account, asset, side, lots, tick)
         if per_lot is None:
-            self.rejections["insufficient_margin"] += 1
             return None
         book = self.books[asset]
         book.cause = cause
@@ -108,30 +230,52 @@ class OrderBookAgent(mesa.Agent):
         if m.rejected:
             self.rejections["post_only_would_cross"] += 1
             return None
-        self._settle(asset, account, side, m)
         if m.order_id is not None:
-            self._order_owner[asset][m.order_id] = (account, per_lot)
+            self._order_owner[asset][m.order_id] = (account, per_lot, reduce_only)
             self.ledger.order_margin[account, asset] += per_lot * (lots - m.filled)
+        self._settle(asset, account, side, m, cause)
+        self.resolve(asset)
         return m.order_id
 
-    def market(self, account: int, asset: int, side: int, lots: int, cause: int = TRADER) -> int:
+    def market(self, account: int, asset: int, side: int, lots: int, cause: int = TRADER,
+               reduce_only: bool = False) -> int:
         """Send a market order; returns the lots filled (the rest is cancelled)."""
         self.orders_received += 1
+        if reduce_only:
+            lots = self._reducible(account, asset, side, lots)
+            if lots == 0:
+                return 0
         book = self.books[asset]
-        if cause == TRADER:
-            opp = book.best_ask() if side == BUY else book.best_bid()
-            if opp is None:
-                self.rejections["no_liquidity"] += 1
-                return 0
-            # Market orders are checked at a price 1% through the touch.
-            guard = int(opp * (1.01 if side == BUY else 0.99))
-            if self._reserve(account, asset, side, lots, max(guard, 1)) is None:
-                self.rejections["insufficient_margin"] += 1
-                return 0
+        opp = book.best_ask() if side == BUY else book.best_bid()
+        if opp is None:
+            self.rejections["no_liquidity"] += 1
+            return 0
+        # Margin is checked at a price 1% through the touch.
+        guard = max(1, int(opp * (1.01 if side == BUY else 0.99)))
+        if self._reserve(account, asset, side, lots, guard) is None:
+            return 0
         book.cause = cause
         m = book.submit_market(account, side, lots)
-        self._settle(asset, account, side, m)
+        self._settle(asset, account, side, m, cause)
+        self.resolve(asset)
         return m.filled
+
+    def liquidation_order(self, account: int, asset: int, side: int, lots: int, tick: int,
+                          cause: int = LIQUIDATION) -> tuple[int, float]:
+        """A forced IOC limit order (no margin check, no taker fee); returns (lots filled, average price)."""
+        self.orders_received += 1
+        book = self.books[asset]
+        book.cause = cause
+        m = book.submit_limit(account, side, tick, lots, "IOC")
+        self._settle(asset, account, side, m, cause)
+        if not m.filled:
+            return 0, 0.0
+        avg = sum(t * q for _, _, t, q in m.fills) / m.filled * book.tick_size
+        return m.filled, avg
+
+    def _reducible(self, account: int, asset: int, side: int, lots: int) -> int:
+        pos = int(self.ledger.position[account, asset])
+        return min(lots, abs(pos)) if pos * side < 0 else 0
 
     def cancel(self, asset: int, order_id: int) -> int:
         """Cancel a resting order; returns its remaining lots, or 0 if it is already gone."""
@@ -143,39 +287,151 @@ class OrderBookAgent(mesa.Agent):
         self._release(asset, order_id, lots, gone=True)
         return lots
 
+    def cancel_all(self, account: int, asset: int) -> None:
+        """Cancel an account's resting orders and stops on one asset."""
+        for oid in self.open_orders(account, asset):
+            self.cancel(asset, oid)
+        for sid in self.stops[asset].of_account(account):
+            self.stops[asset].cancel(sid)
+
+    def stop(self, account: int, asset: int, side: int, trigger: float, lots: int) -> int:
+        """Place a reduce-only stop-market order triggered by the last price; returns its id."""
+        self.orders_received += 1
+        return self.stops[asset].add(account, side, lots, trigger)
+
+    def cancel_stop(self, asset: int, stop_id: int) -> bool:
+        """Cancel a stop; False if it already fired or was cancelled."""
+        self.cancels_received += 1
+        return self.stops[asset].cancel(stop_id)
+
+    def open_orders(self, account: int, asset: int) -> list[int]:
+        """Ids of an account's resting orders on one asset."""
+        return [oid for oid, (acct, _, _) in self._order_owner[asset].items() if acct == account]
+
     # ----------------------------------------------------------- settlement
     def _release(self, asset: int, order_id: int, lots: int, gone: bool) -> None:
         owner = self._order_owner[asset]
-        account, per_lot = owner[order_id]
+        account, per_lot, _ = owner[order_id]
         om = self.ledger.order_margin
         om[account, asset] = max(0.0, om[account, asset] - per_lot * lots)
         if gone:
             del owner[order_id]
 
-    def _settle(self, asset: int, taker: int, side: int, m: Match) -> None:
-        for oid, maker, tick, lots in m.cancelled:
+    def _settle(self, asset: int, taker: int, side: int, m: Match, cause: int) -> None:
+        for oid, _maker, _tick, lots in m.cancelled:
             self._release(asset, oid, lots, gone=True)
         if not m.fills:
             return
         book, led = self.books[asset], self.ledger
         lot, tick_size = led.lot[asset], book.tick_size
+        taker_rate = 0.0 if cause in _FORCED else self.taker_fee
         for oid, maker, tick, lots in m.fills:
             price = tick * tick_size
             notional = lots * lot * price
             self._release(asset, oid, lots, gone=oid not in book)
             maker_fee = notional * self.maker_fee
-            taker_fee = notional * self.taker_fee
+            taker_fee = notional * taker_rate
             led.fill(maker, asset, -side * lots, price, maker_fee)
             led.fill(taker, asset, side * lots, price, taker_fee)
             self.fees_collected += maker_fee + taker_fee
+            self._after_position_change(maker, asset)
+        self._after_position_change(taker, asset)
         self.last_tick[asset] = m.fills[-1][2]
 
-    # -------------------------------------------------------------- checks
-    def money_total(self, prices: np.ndarray | None = None) -> float:
-        """Accounts' equity at a common price plus fees collected (conserved)."""
-        p = self.last_prices() if prices is None else prices
-        return self.ledger.total_money(p) + self.fees_collected
+    def transfer(self, src: int, dst: int, asset: int, src_lots: int, price: float, cause: str) -> None:
+        """Move a position off the book: ``src`` trades ``src_lots`` at ``price``, ``dst`` the opposite."""
+        led = self.ledger
+        led.fill(src, asset, src_lots, price, 0.0)
+        led.fill(dst, asset, -src_lots, price, 0.0)
+        t = self.transfers
+        for key, val in (("time", self.books[asset].time), ("asset", asset), ("price", price), ("lots", abs(src_lots)),
+                         ("side", 1 if src_lots > 0 else -1), ("taker", src), ("maker", dst), ("cause", CAUSES.index(cause))):
+            t[key].append(val)
+        self._after_position_change(src, asset)
+        self._after_position_change(dst, asset)
 
-    def open_orders(self, account: int, asset: int) -> list[int]:
-        """Ids of an account's resting orders on one asset."""
-        return [oid for oid, (acct, _) in self._order_owner[asset].items() if acct == account]
+    def _after_position_change(self, account: int, asset: int) -> None:
+        led = self.ledger
+        pos = int(led.position[account, asset])
+        if pos == 0:  # reduce-only orders of a flat position must not open a new one
+            for oid, (acct, _, ro) in list(self._order_owner[asset].items()):
+                if acct == account and ro:
+                    self.cancel(asset, oid)
+        if account == self.fund:
+            return
+        lp = liquidation_price(pos * led.lot[asset], led.entry[account, asset], led.margin[account, asset],
+                               self.tiers[asset]) if pos else float("nan")
+        self.watch[asset].watch(account, pos, lp)
+
+    def _rewatch_all(self, asset: int) -> None:
+        led = self.ledger
+        idx = np.flatnonzero(led.position[:, asset])
+        idx = idx[idx != self.fund]
+        if len(idx) == 0:
+            return
+        lps = np.atleast_1d(liquidation_price(led.position[idx, asset] * led.lot[asset], led.entry[idx, asset],
+                                              led.margin[idx, asset], self.tiers[asset]))
+        w = self.watch[asset]
+        for acct, pos, lp in zip(idx.tolist(), led.position[idx, asset].tolist(), lps.tolist()):
+            w.watch(acct, pos, lp)
+
+    # ------------------------------------------------------------- triggers
+    def _equity_and_mm(self, account: int, asset: int, mark: float) -> tuple[float, float]:
+        led = self.ledger
+        q = int(led.position[account, asset]) * led.lot[asset]
+        eq = float(led.margin[account, asset] + q * (mark - led.entry[account, asset]))
+        return eq, float(maintenance_margin(q, mark, self.tiers[asset]))
+
+    def resolve(self, asset: int) -> None:
+        """Fire due stops and liquidations on one asset until nothing more is due."""
+        if self._resolving:
+            return
+        self._resolving = True
+        try:
+            stops, watch = self.stops[asset], self.watch[asset]
+            while True:
+                last = self.last_price(asset)
+                mark = self.mark.update(asset, last, self.mid_price(asset))
+                s, liq = stops.next_due(last), watch.next_due(mark)
+                pick = _nearest(s, liq)
+                if pick is None:
+                    return
+                if pick == "stop":
+                    self._fire_stop(asset, last, s[1])
+                else:
+                    self._fire_liquidation(asset, mark, liq[1])
+        finally:
+            self._resolving = False
+
+    def _fire_stop(self, asset: int, last: float, direction: int) -> None:
+        got = self.stops[asset].pop(last, direction)
+        if got is None:
+            return
+        _, account, side, lots = got
+        self.stops_fired[asset] += 1
+        self.market(account, asset, side, lots, cause=STOP, reduce_only=True)
+
+    def _fire_liquidation(self, asset: int, mark: float, direction: int) -> None:
+        got = self.watch[asset].pop(mark, direction)
+        if got is None:
+            return
+        trigger, account = got
+        eq, mm = self._equity_and_mm(account, asset, mark)
+        if eq > mm:  # rounding put the trigger a hair early: watch again just beyond the mark
+            pos = int(self.ledger.position[account, asset])
+            self.watch[asset].watch(account, pos, mark * (1.0 - 1e-9 * (1 if pos > 0 else -1)))
+            return
+        pos = int(self.ledger.position[account, asset])
+        self.liq_usd[asset, 0 if pos > 0 else 1] += abs(pos) * self.ledger.lot[asset] * mark
+        self.liquidations.liquidate(account, asset, trigger, mark, eq, mm)
+
+
+def _nearest(stop: tuple[float, int] | None, liq: tuple[float, int] | None) -> str | None:
+    """Which due trigger fires first: upward before downward, nearest price first."""
+    if stop is None:
+        return None if liq is None else "liq"
+    if liq is None:
+        return "stop"
+    if stop[1] != liq[1]:
+        return "stop" if stop[1] == UP else "liq"
+    return "stop" if (stop[0] <= liq[0]) == (stop[1] == UP) else "liq"

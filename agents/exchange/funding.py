@@ -1,0 +1,103 @@
+"""Mark price and funding for a single-venue perpetual.
+
+Mark price. Real venues take the median of three estimates built on a spot
+index. In a single-venue model the *index* is the asset's fundamental value
+(the spot market the perp is anchored to), and the mark is one of:
+
+* ``median`` (default): the median of the last price, the mid, and an
+  exponential moving average of the mid with half-life ``mark_half_life``;
+  one outlying print cannot move it, a sustained move does at once;
+* ``ema``: the moving average alone (smooth, lags);
+* ``last`` or ``mid``.
+
+Funding. Every ``funding_every`` seconds, with P̄ the time-weighted premium
+index since the last payment (sampled each step as ``(mid - index)/index``),
+the rate is ``F = P̄ + clamp(interest - P̄, ±clamp)`` and each position pays
+``position notional at mark × F`` (longs pay shorts when F > 0).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+MARK_METHODS = ("median", "ema", "last", "mid")
+
+
+def funding_rate(premium: float, interest: float = 0.0001, clamp: float = 0.0005) -> float:
+    """Funding rate from a mean premium index, clamped as on Binance."""
+    return premium + min(max(interest - premium, -clamp), clamp)
+
+
+@dataclass
+class MarkPrice:
+    """Mark prices of every asset (see module docstring)."""
+
+    method: str
+    half_life_s: float
+    dt: float
+    ema: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.method not in MARK_METHODS:
+            raise ValueError(f"mark method must be one of {MARK_METHODS}, got {self.method!r}")
+        self.alpha = 1.0 - math.exp(-math.log(2.0) * self.dt / self.half_life_s)
+        self.value = self.ema.astype(float).copy()
+
+    def step(self, mids: np.ndarray) -> None:
+        """Advance the moving average by one step."""
+        self.ema += self.alpha * (mids - self.ema)
+
+    def update(self, asset: int, last: float, mid: float) -> float:
+        """Recompute one asset's mark from the latest last price and mid."""
+        m = self.method
+        if m == "median":
+            e = self.ema[asset]
+            v = max(min(last, mid), min(max(last, mid), e))
+        elif m == "ema":
+            v = self.ema[asset]
+        elif m == "last":
+            v = last
+        else:
+            v = mid
+        self.value[asset] = v
+        return v
+
+
+@dataclass
+class FundingClock:
+    """Accumulates the premium index and says when funding is due."""
+
+    every_s: float
+    interest: float
+    clamp: float
+    n_assets: int
+
+    def __post_init__(self) -> None:
+        self.premium_sum = np.zeros(self.n_assets)
+        self.samples = 0
+        self.next_due = self.every_s
+        self.last_rate = np.zeros(self.n_assets)
+
+    def sample(self, mids: np.ndarray, index: np.ndarray) -> None:
+        """Add one premium observation per asset (called every step)."""
+        self.premium_sum += (mids - index) / index
+        self.samples += 1
+
+    def predicted(self) -> np.ndarray:
+        """The rate that would be paid if funding were due now."""
+        p = self.premium_sum / max(self.samples, 1)
+        return np.array([funding_rate(x, self.interest, self.clamp) for x in p])
+
+    def due(self, now: float) -> np.ndarray | None:
+        """The rates to pay if funding is due at ``now`` (and reset), else None."""
+        if now + 1e-9 < self.next_due:
+            return None
+        rates = self.predicted()
+        self.last_rate = rates
+        self.premium_sum[:] = 0.0
+        self.samples = 0
+        self.next_due += self.every_s
+        return rates

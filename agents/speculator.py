@@ -1,0 +1,128 @@
+"""Leveraged speculators: directional positions with stops and take-profits.
+
+On each activation a speculator that is flat may open a position on one of
+its assets; one that holds a position keeps its protective orders in place
+and closes the position when its holding time is up or when it capitulates.
+
+* Side: long with probability ``long_prob + side_weight × sentiment``.
+* Size and leverage: ``size_usd`` and the account's base leverage, each
+  scaled up by ``(1 + weight × sentiment)`` when sentiment agrees with the
+  side (never down), within free collateral and the tier's maximum leverage.
+* Stop (reduce-only stop-market): ``stop_bps`` from entry, or, for traders
+  anchored to a level, just beyond that level (``stop_beyond_bps``) when it
+  lies on the losing side of entry. Traders drawn without a stop have
+  ``stop_bps = NaN``.
+* Take-profit: a reduce-only limit ``take_profit_bps`` from entry.
+* Capitulation: a losing position is closed at market when sentiment is at
+  least ``capitulation`` against it.
+
+Sentiment weights come from ``model.behaviour`` (the scenario's ``sentiment``
+section); with neutral sentiment they change nothing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+
+from agents.exchange.book import BUY, SELL
+from agents.traders import Trader
+
+
+class LeveragedSpeculator(Trader):
+    """A leveraged directional trader."""
+
+    strategy = "leveraged"
+
+    def __init__(self, model: mesa.Model, account: int, assets: list[int], size_usd: float, long_prob: float,
+                 entry_market_prob: float, stop_bps: float, stop_level: float, stop_beyond_bps: float,
+                 take_profit_bps: float, holding_s: float) -> None:
+        super().__init__(model, account, assets, size_usd)
+        self.long_prob = long_prob
+        self.entry_market_prob = entry_market_prob
+        self.stop_bps = stop_bps
+        self.stop_level = stop_level
+        self.stop_beyond_bps = stop_beyond_bps
+        self.take_profit_bps = take_profit_bps
+        self.holding_s = holding_s
+        self.base_leverage = [float(model.venue.ledger.leverage[account, a]) for a in range(len(model.venue.books))]
+        self.asset = assets[0]
+        self.entry_order: int | None = None
+        self.stop_id: int | None = None
+        self.tp_order: int | None = None
+        self.close_at = math.inf
+
+    def act(self) -> None:
+        venue = self.model.venue
+        a = self.asset
+        pos = int(venue.ledger.position[self.account, a])
+        if pos == 0:
+            self._clear(a)
+            self.asset = a = self.pick_asset()
+            self._open(a)
+            pos = int(venue.ledger.position[self.account, a])
+            if pos == 0:
+                return
+        if self._should_close(a, pos):
+            self._clear(a)
+            venue.market(self.account, a, SELL if pos > 0 else BUY, abs(pos), reduce_only=True)
+            return
+        self._protect(a, pos)
+
+    # ------------------------------------------------------------ decisions
+    def _open(self, a: int) -> None:
+        venue, rnd, b = self.model.venue, self.model.random, self.model.behaviour
+        s = self.mood()
+        side = BUY if rnd.random() < self.long_prob + b.side_weight * s else SELL
+        agree = max(0.0, s * side)
+        lev = min(self.base_leverage[a] * (1.0 + b.leverage_weight * agree), float(venue.tiers[a].max_leverage[0]))
+        venue.set_leverage(self.account, a, lev)
+        usd = self.size_usd * (1.0 + b.size_weight * agree)
+        usd = min(usd, venue.ledger.available(self.account) * lev * 0.9)
+        lots = int(usd / (venue.mid_price(a) * venue.ledger.lot[a]))
+        if lots < 1:
+            return
+        self.close_at = self.model.now + rnd.expovariate(1.0 / self.holding_s)
+        if rnd.random() < self.entry_market_prob:
+            venue.market(self.account, a, side, lots)
+            return
+        book = venue.books[a]
+        touch = book.best_bid() if side == BUY else book.best_ask()
+        if touch is not None:
+            self.entry_order = venue.limit(self.account, a, side, touch, lots)
+
+    def _should_close(self, a: int, pos: int) -> bool:
+        if self.model.now >= self.close_at:
+            return True
+        venue = self.model.venue
+        losing = pos * (venue.mark.value[a] - venue.ledger.entry[self.account, a]) < 0
+        return losing and self.mood() * (1 if pos > 0 else -1) <= -self.model.behaviour.capitulation
+
+    def _protect(self, a: int, pos: int) -> None:
+        venue = self.model.venue
+        entry = float(venue.ledger.entry[self.account, a])
+        d = 1 if pos > 0 else -1
+        if not math.isnan(self.stop_bps) and (self.stop_id is None or self.stop_id not in venue.stops[a].stops):
+            trigger = entry * (1.0 - d * self.stop_bps * 1e-4)
+            if not math.isnan(self.stop_level):
+                anchored = self.stop_level * (1.0 - d * self.stop_beyond_bps * 1e-4)
+                if (anchored - entry) * d < 0:
+                    trigger = anchored
+            self.stop_id = venue.stop(self.account, a, -d, trigger, abs(pos))
+        if self.tp_order is None or self.tp_order not in venue.books[a]:
+            price = entry * (1.0 + d * self.take_profit_bps * 1e-4)
+            tick = venue.books[a].tick_size
+            t = int(math.ceil(price / tick)) if d > 0 else int(price / tick)
+            self.tp_order = venue.limit(self.account, a, -d, max(1, t), abs(pos), reduce_only=True)
+
+    def _clear(self, a: int) -> None:
+        """Cancel this trader's pending entry, stop and take-profit on an asset."""
+        venue = self.model.venue
+        for oid in (self.entry_order, self.tp_order):
+            if oid is not None:
+                venue.cancel(a, oid)
+        if self.stop_id is not None:
+            venue.cancel_stop(a, self.stop_id)
+        self.entry_order = self.tp_order = self.stop_id = None
+        self.close_at = math.inf

@@ -1,0 +1,107 @@
+"""Scenario schema of the trader population: one model per strategy.
+
+A cohort is a group of traders of one strategy; every heterogeneous
+parameter is a number or a distribution (see `model.distributions`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field, model_validator
+
+from model.distributions import Param, bounds
+from model.schema_types import Duration, Fraction, Strict, Symbol
+
+class Cohort(Strict):
+    """Fields every cohort has."""
+
+    name: str = Field(min_length=1)
+    count: int = Field(ge=0)
+    wallet: Param = Field(description="starting wallet, USD")
+    rate: Param = Field(0.0, description="activations per simulated second")
+    leverage: Param = Field(1.0, description="leverage on every position (isolated margin), capped by the tier table")
+    assets: list[Symbol] | None = Field(None, description="assets this cohort trades; all if omitted")
+
+    @model_validator(mode="after")
+    def _positive(self):
+        for key in ("wallet", "rate"):
+            lo, _ = bounds(getattr(self, key))
+            if lo < 0:
+                raise ValueError(f"{key} must never be negative (lowest possible value {lo}); add min: 0")
+        lo, _ = bounds(self.leverage)
+        if lo < 1:
+            raise ValueError(f"leverage must be at least 1 (lowest possible value {lo}); add min: 1")
+        return self
+
+
+class MarketMakerCohort(Cohort):
+    """Quotes a ladder around mid, skewed against inventory."""
+
+    strategy: Literal["market_maker"]
+    levels: int = Field(10, ge=1, le=200)
+    first_bps: Param = Field(1.0, description="distance of the first quote from mid, bps")
+    spacing_bps: Param = Field(2.0, description="distance between ladder levels, bps")
+    size_usd: Param = Field(50_000.0, description="quote size at the first level, USD")
+    size_growth: float = Field(1.0, gt=0, description="size multiplier per level outward")
+    skew_bps: float = Field(5.0, ge=0, description="quote shift in bps at full inventory")
+    max_inventory_usd: float = Field(5_000_000.0, gt=0)
+    requote_every: Duration = 5.0
+    requote_bps: float = Field(1.0, ge=0, description="requote early when mid moves this far")
+
+
+class NoiseCohort(Cohort):
+    """Zero-intelligence traders: random side, market or limit orders."""
+
+    strategy: Literal["noise"]
+    market_prob: Fraction = 0.2
+    size_usd: Param = 2_000.0
+    offset_bps: Param = Field(5.0, description="limit distance from the touch on its own side, bps")
+    max_orders: int = Field(3, ge=1, description="resting orders kept; the oldest is cancelled beyond this")
+
+
+class FundamentalistCohort(Cohort):
+    """Trades toward the asset's fundamental value."""
+
+    strategy: Literal["fundamentalist"]
+    size_usd: Param = 5_000.0
+    threshold_bps: Param = Field(10.0, description="mispricing needed before acting, bps")
+    market_prob: Fraction = 0.5
+    max_position_usd: Param = 200_000.0
+
+
+class StopCluster(Strict):
+    """Stops placed just beyond a named price level (a resistance or support)."""
+
+    level: float = Field(gt=0, description="the price level, e.g. a thrice-rejected high")
+    share: Fraction = Field(description="share of stop users whose stop sits beyond the level")
+    beyond_bps: Param = Field(10.0, description="how far beyond the level, bps")
+
+
+class LeveragedCohort(Cohort):
+    """Leveraged speculators: directional positions with stops and take-profits."""
+
+    strategy: Literal["leveraged"]
+    size_usd: Param = Field(10_000.0, description="position notional, USD (heavy-tailed: use pareto)")
+    long_prob: Param = Field(0.5, description="probability that a new position is long (the side bias)")
+    entry_market_prob: Fraction = Field(0.5, description="share of entries sent as market orders (else join the touch)")
+    stop_prob: Fraction = Field(0.7, description="share of traders who protect positions with a stop")
+    stop_bps: Param = Field(150.0, description="stop distance from entry, bps")
+    stop_cluster: StopCluster | None = None
+    take_profit_bps: Param = Field(300.0, description="take-profit distance from entry, bps")
+    holding_s: Param = Field(6 * 3600.0, description="mean holding time, seconds")
+
+    @model_validator(mode="after")
+    def _probabilities(self):
+        lo, hi = bounds(self.long_prob)
+        if lo < 0 or hi > 1:
+            raise ValueError(f"long_prob must lie in [0, 1] (possible range {lo}..{hi}); add min/max")
+        return self
+
+
+CohortSpec = Annotated[
+    Union[MarketMakerCohort, NoiseCohort, FundamentalistCohort, LeveragedCohort], Field(discriminator="strategy")
+]
+COHORT_STRATEGIES = ("market_maker", "noise", "fundamentalist", "leveraged")
+
+

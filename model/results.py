@@ -1,0 +1,121 @@
+"""Turning a finished model into plain tables (the only way results leave a model).
+
+`collect` returns the DataFrames and scalar facts that `experiments` writes
+and summarises, so nothing downstream touches the venue's internals.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from agents.exchange.venue import CAUSES
+
+
+def trades_frame(model) -> pd.DataFrame:
+    """Every fill on every book, plus off-book transfers (takeover, ADL), in time order."""
+    symbols = model.scenario.symbols
+    frames = []
+    for book in model.venue.books:
+        n = book.n_fills
+        frames.append(pd.DataFrame({
+            "time": np.asarray(book.tape_time, dtype=float),
+            "asset": [book.asset] * n,
+            "price": np.asarray(book.tape_tick, dtype=float) * book.tick_size,
+            "qty": np.asarray(book.tape_qty, dtype=float) * book.lot_size,
+            "taker_side": np.asarray(book.tape_side, dtype=np.int8),
+            "taker": np.asarray(book.tape_taker, dtype=np.int64),
+            "maker": np.asarray(book.tape_maker, dtype=np.int64),
+            "cause": np.asarray(book.tape_cause, dtype=np.int8),
+        }))
+    t = model.venue.transfers
+    lots = np.asarray(t["lots"], dtype=float)
+    assets = np.asarray(t["asset"], dtype=np.int64)
+    frames.append(pd.DataFrame({
+        "time": np.asarray(t["time"], dtype=float),
+        "asset": [symbols[a] for a in assets],
+        "price": np.asarray(t["price"], dtype=float),
+        "qty": lots * model.venue.ledger.lot[assets] if len(lots) else lots,
+        "taker_side": np.asarray(t["side"], dtype=np.int8),
+        "taker": np.asarray(t["taker"], dtype=np.int64),
+        "maker": np.asarray(t["maker"], dtype=np.int64),
+        "cause": np.asarray(t["cause"], dtype=np.int8),
+    }))
+    out = pd.concat(frames, ignore_index=True).sort_values(["time"], kind="stable", ignore_index=True)
+    out["asset"] = pd.Categorical(out["asset"], categories=symbols)
+    out["cause"] = pd.Categorical.from_codes(out["cause"].to_numpy(), categories=list(CAUSES))
+    return out
+
+
+def account_labels(model) -> list[str]:
+    """Cohort name of every venue account (traders, then shock whales, then the fund)."""
+    n = model.venue.ledger.n_accounts
+    labels = list(model.cohort_of)
+    labels += ["shock"] * (n - 1 - len(labels))
+    return labels + ["insurance_fund"]
+
+
+def accounts_frame(model) -> pd.DataFrame:
+    """Final state of every account, one row per account and asset."""
+    venue, symbols = model.venue, model.scenario.symbols
+    led = venue.ledger
+    n, a = led.n_accounts, len(symbols)
+    liquidated = np.zeros((n, a), dtype=bool)
+    ev = venue.liquidations.events
+    for acct, sym in zip(ev["account"], ev["asset"]):
+        liquidated[acct, symbols.index(sym)] = True
+    strategies = [t.strategy for t in model.traders]
+    strategies += ["shock"] * (n - 1 - len(strategies)) + ["insurance_fund"]
+    return pd.DataFrame({
+        "account": np.repeat(np.arange(n), a),
+        "asset": np.tile(np.array(symbols, dtype=object), n),
+        "cohort": np.repeat(np.array(account_labels(model), dtype=object), a),
+        "strategy": np.repeat(np.array(strategies, dtype=object), a),
+        "wallet": np.repeat(led.wallet, a),
+        "position": (led.position * led.lot).reshape(-1),
+        "entry_price": led.entry.reshape(-1),
+        "margin": led.margin.reshape(-1),
+        "leverage": np.minimum(led.leverage, 1e6).reshape(-1),
+        "unrealized_pnl": led.unrealized(venue.mark.value).reshape(-1),
+        "realized_pnl": led.realized.reshape(-1),
+        "fees_paid": np.repeat(led.fees_paid, a),
+        "liquidated": liquidated.reshape(-1),
+        "sentiment": np.repeat(np.concatenate([model.sentiment, np.full(n - len(model.sentiment), np.nan)]), a),
+    })
+
+
+def liquidations_frame(model) -> pd.DataFrame:
+    """One row per liquidation stage (ioc, takeover, adl)."""
+    ev = model.venue.liquidations.events
+    df = pd.DataFrame({k: list(v) for k, v in ev.items()})
+    if df.empty:
+        df = pd.DataFrame({k: pd.Series(dtype=float) for k in ev})
+    df["account"] = df["account"].astype(np.int64)
+    for col in ("asset", "side", "stage"):
+        df[col] = df[col].astype(object)
+    return df
+
+
+def run_facts(model) -> dict:
+    """Scalar facts of a finished run that the tables do not carry."""
+    venue = model.venue
+    liq = venue.liquidations
+    return {
+        "simulated_s": float(model.now),
+        "orders": int(venue.orders_received),
+        "cancels": int(venue.cancels_received),
+        "rejections": dict(venue.rejections),
+        "fees_collected": float(venue.fees_collected),
+        "deposits": float(venue.deposits),
+        "money_end": float(venue.money_total(venue.mark.value)),
+        "insurance_fund_start": float(venue.rules.insurance_fund),
+        "insurance_fund_end": float(venue.fund_equity()),
+        "fund_shortfall_paid": float(liq.fund_shortfall_paid),
+        "fund_fees_received": float(liq.fund_fees_received),
+        "adl_notional": float(liq.adl_notional),
+        "liquidation_count": int(liq.count),
+        "stops_fired": int(venue.stops_fired.sum()),
+        "funding_net": [float(x) for x in venue.funding_net],
+        "shocks": list(model.shocks.log),
+        "shock_delivered_usd": {str(k): float(v) for k, v in model.shocks.delivered_usd.items()},
+    }

@@ -1,0 +1,184 @@
+"""Timed shocks: their scenario schema and how the model applies them.
+
+Kinds:
+
+* ``market_order``: a whale buys or sells a USD notional on one asset, all
+  at once or spread evenly over ``over`` (cause ``shock`` on the tape). The
+  whale's account is funded at the start; that deposit is money injected.
+* ``fundamental_jump``: the fundamental value of one asset (or all) jumps by
+  ``pct`` percent.
+* ``liquidity_withdrawal``: market makers scale their quote sizes by
+  ``factor`` for ``duration`` (0 pulls them entirely), then restore them.
+* ``news``: shifts the sentiment of all traders, a random fraction, or the
+  hubs by ``amount``, decaying with ``half_life`` (see `model.sentiment`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Annotated, Literal, Union
+
+import numpy as np
+from pydantic import Field
+
+from model.schema_types import Duration, Fraction, Offset, Strict, Symbol
+
+if TYPE_CHECKING:
+    from model.market import MarketModel
+
+
+class _Shock(Strict):
+    at: Offset = Field(description="when, from the start of the run")
+    label: str = ""
+
+    def check(self, scenario, index: int) -> None:
+        """Cross-field checks against the scenario; raise ValueError naming the shock."""
+        if self.at >= scenario.duration:
+            raise ValueError(f"shocks.{index}: at ({self.at:g} s) is not before the end of the run ({scenario.duration:g} s)")
+        for sym in self.symbols():
+            if sym not in scenario.symbols:
+                raise ValueError(f"shocks.{index}: unknown asset {sym!r}; known: {scenario.symbols}")
+
+    def symbols(self) -> list[str]:
+        """Assets the shock names."""
+        return []
+
+
+class MarketOrderShock(_Shock):
+    kind: Literal["market_order"]
+    asset: Symbol
+    side: Literal["buy", "sell"]
+    notional_usd: float = Field(gt=0)
+    over: Offset = Field(0.0, description="spread evenly over this long; 0 sends it at once")
+
+    def symbols(self) -> list[str]:
+        return [self.asset]
+
+
+class FundamentalJumpShock(_Shock):
+    kind: Literal["fundamental_jump"]
+    asset: Symbol | None = Field(None, description="one asset, or every asset if omitted")
+    pct: float = Field(gt=-100, description="jump in percent, e.g. 3 for +3%")
+
+    def symbols(self) -> list[str]:
+        return [] if self.asset is None else [self.asset]
+
+
+class LiquidityWithdrawalShock(_Shock):
+    kind: Literal["liquidity_withdrawal"]
+    factor: float = Field(ge=0, le=10, description="quote size multiplier while it lasts")
+    duration: Duration
+    assets: list[Symbol] | None = None
+
+    def symbols(self) -> list[str]:
+        return list(self.assets or [])
+
+
+class NewsShock(_Shock):
+    kind: Literal["news"]
+    amount: float = Field(ge=-2, le=2, description="sentiment shift (sentiment lives in [-1, 1])")
+    target: Literal["all", "fraction", "hubs"] = "all"
+    fraction: Fraction | None = None
+    half_life: Duration | None = Field(None, description="decay half-life; none means the shift is permanent")
+
+    def check(self, scenario, index: int) -> None:
+        super().check(scenario, index)
+        if (self.target == "fraction") != (self.fraction is not None):
+            raise ValueError(f"shocks.{index}: fraction is required with target: fraction, and only then")
+        if self.target == "hubs" and scenario.network.hubs == 0:
+            raise ValueError(f"shocks.{index}: target: hubs needs network.hubs > 0")
+
+
+ShockSpec = Annotated[
+    Union[MarketOrderShock, FundamentalJumpShock, LiquidityWithdrawalShock, NewsShock], Field(discriminator="kind")
+]
+SHOCK_KINDS = ("market_order", "fundamental_jump", "liquidity_withdrawal", "news")
+
+
+class ShockRunner:
+    """Applies a scenario's shocks to a model as simulated time passes."""
+
+    def __init__(self, model: "MarketModel", shocks: list, first_account: int) -> None:
+        self.model = model
+        self.shocks = sorted(enumerate(shocks), key=lambda p: p[1].at)
+        self.accounts: dict[int, int] = {}
+        self.delivered_usd: dict[int, float] = {}
+        self.log: list[dict] = []
+        acct = first_account
+        for i, shock in self.shocks:
+            if isinstance(shock, MarketOrderShock):
+                self.accounts[i] = acct
+                self.delivered_usd[i] = 0.0
+                acct += 1
+        self._next = 0
+        self._active: list[tuple[int, object]] = []
+
+    @staticmethod
+    def accounts_needed(shocks: list) -> int:
+        """Venue accounts the shocks need (one per market order)."""
+        return sum(isinstance(s, MarketOrderShock) for s in shocks)
+
+    def fund_accounts(self) -> None:
+        """Deposit each whale's collateral: its notional plus a margin of safety."""
+        venue = self.model.venue
+        for i, shock in self.shocks:
+            if i in self.accounts:
+                venue.deposit(self.accounts[i], 1.5 * shock.notional_usd)
+
+    def step(self, now: float) -> None:
+        """Start the shocks that are due and advance the ones in progress."""
+        while self._next < len(self.shocks) and self.shocks[self._next][1].at <= now + 1e-9:
+            i, shock = self.shocks[self._next]
+            self._next += 1
+            self._start(i, shock, now)
+        still = []
+        for i, shock in self._active:
+            if self._advance(i, shock, now):
+                still.append((i, shock))
+        self._active = still
+
+    def _start(self, i: int, shock, now: float) -> None:
+        m = self.model
+        self.log.append({"index": i, "time": now, "kind": shock.kind, "label": shock.label or shock.kind,
+                         **m.shock_snapshot()})
+        if isinstance(shock, FundamentalJumpShock):
+            idx = range(len(m.fundamental)) if shock.asset is None else [m.scenario.symbols.index(shock.asset)]
+            for a in idx:
+                m.fundamental[a] *= 1.0 + shock.pct / 100.0
+            return
+        if isinstance(shock, NewsShock):
+            m.mood.apply_news(shock, now)
+            return
+        self._active.append((i, shock))
+        self._advance(i, shock, now)
+
+    def _advance(self, i: int, shock, now: float) -> bool:
+        """Apply one step of an ongoing shock; False once it is over."""
+        m = self.model
+        if isinstance(shock, LiquidityWithdrawalShock):
+            idx = [m.scenario.symbols.index(s) for s in shock.assets] if shock.assets else range(len(m.fundamental))
+            over = now >= shock.at + shock.duration - 1e-9
+            for a in idx:
+                m.liquidity_factor[a] = 1.0 if over else shock.factor
+            return not over
+        if isinstance(shock, MarketOrderShock):
+            return self._deliver(i, shock, now)
+        return False
+
+    def _deliver(self, i: int, shock: MarketOrderShock, now: float) -> bool:
+        m, venue = self.model, self.model.venue
+        a = m.scenario.symbols.index(shock.asset)
+        side = 1 if shock.side == "buy" else -1
+        lot_usd = venue.mid_price(a) * venue.ledger.lot[a]
+        done = shock.over <= 0 or now + m.dt >= shock.at + shock.over - 1e-9
+        share = 1.0 if done else (now - shock.at + m.dt) / shock.over
+        owed = shock.notional_usd * share - self.delivered_usd[i]
+        lots = int(round(owed / lot_usd)) if done else int(math.floor(owed / lot_usd))
+        if lots > 0:
+            book = venue.books[a]
+            n0 = book.n_fills
+            venue.market(self.accounts[i], a, side, lots, cause=m.SHOCK_CAUSE)
+            qty = np.asarray(book.tape_qty[n0:], dtype=float)
+            px = np.asarray(book.tape_tick[n0:], dtype=float) * book.tick_size
+            self.delivered_usd[i] += float((qty * px * venue.ledger.lot[a])[np.asarray(book.tape_taker[n0:]) == self.accounts[i]].sum())
+        return not done
