@@ -2,6 +2,8 @@
 
     squeeze run SCENARIO [--seed N] [--out DIR] [--set KEY=VALUE ...] [--no-progress]
     squeeze report DIR
+    squeeze sweep FILE [--jobs N] [--backend loky|dask] [--scheduler tcp://HOST:PORT] [--quick] [--out DIR]
+    squeeze validate SCENARIO [--days N] [--interval 1min] [--reference PRICES.csv] [--out DIR]
     squeeze bench [--quick]
 
 Bad input (a missing or invalid scenario, a bad override) prints one clear
@@ -72,6 +74,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lazy(module: str, name: str):
+    """A command function imported only when its command runs (keeps `squeeze --help` fast)."""
+    def call(args: argparse.Namespace) -> int:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(args)
+    return call
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     p = argparse.ArgumentParser(prog="squeeze", description="Agent-based simulation of leveraged perpetual-futures markets.")
@@ -89,6 +100,24 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="rebuild the plots and index.html of a run folder")
     rep.add_argument("dir")
     rep.set_defaults(func=cmd_report)
+
+    sw = sub.add_parser("sweep", help="run a parameter sweep in parallel (resumable)")
+    sw.add_argument("file", help="sweep YAML file (see experiments/sweeps/)")
+    sw.add_argument("--jobs", type=int, default=-1, help="parallel jobs (default: all cores)")
+    sw.add_argument("--backend", choices=("loky", "dask"), default="loky")
+    sw.add_argument("--scheduler", default=None, help="Dask scheduler address, tcp://HOST:PORT")
+    sw.add_argument("--quick", action="store_true", help="a shrunken sweep for smoke tests")
+    sw.add_argument("--out", default=None, help="sweep folder (default sweeps_out/<sweep name>)")
+    sw.set_defaults(func=_lazy("experiments.sweep", "cli_sweep"))
+
+    v = sub.add_parser("validate", help="measure stylized facts of a long run against the literature")
+    v.add_argument("scenario")
+    v.add_argument("--days", type=float, default=7.0, help="simulated days (default 7)")
+    v.add_argument("--interval", default="1min", help="sampling interval (default 1min)")
+    v.add_argument("--reference", default=None, help="a CSV of real prices to compare with")
+    v.add_argument("--seed", type=int, default=1)
+    v.add_argument("--out", default="validation", help="folder for the table and plots")
+    v.set_defaults(func=_lazy("experiments.validate", "cli_validate"))
 
     b = sub.add_parser("bench", help="measure book and end-to-end throughput")
     b.add_argument("--quick", action="store_true", help="smaller measurements (for smoke tests)")
