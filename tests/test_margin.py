@@ -17,7 +17,9 @@ from agents.exchange.margin import (
     equity,
     initial_margin,
     liquidation_price,
+    liquidation_price_one,
     maintenance_margin,
+    maintenance_margin_one,
     unrealized_pnl,
 )
 
@@ -276,3 +278,18 @@ def test_fills_at_one_price_realise_nothing(qtys: list, price: float) -> None:
         assert ep == (price if pos != 0.0 else 0.0)
     # Closing the remainder at the same price realises nothing as well.
     assert apply_fill(pos, ep, -pos, price) == (0.0, 0.0, 0.0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_scalar_fast_paths_match_vectorised(data):
+    """The venue's per-fill scalar functions agree with the vectorised ones."""
+    table = data.draw(st.sampled_from([BINANCE_BTCUSDT, TierTable.from_rows([(1e5, 0.01, 50), (1e6, 0.02, 25), (np.inf, 0.1, 5)])]))
+    qty = data.draw(st.floats(0.001, 5000)) * data.draw(st.sampled_from([1, -1]))
+    entry = data.draw(st.floats(100, 200_000))
+    wallet = data.draw(st.floats(0, 1e9))
+    mark = data.draw(st.floats(1, 400_000))
+    lp = liquidation_price(qty, entry, wallet, table)
+    assert liquidation_price_one(qty, entry, wallet, table) == pytest.approx(lp, rel=1e-12, abs=1e-9)
+    assert maintenance_margin_one(qty, mark, table) == pytest.approx(maintenance_margin(qty, mark, table), rel=1e-12, abs=1e-9)
+    assert math.isnan(liquidation_price_one(0.0, entry, wallet, table))

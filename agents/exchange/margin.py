@@ -21,7 +21,9 @@ Conventions
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Sequence, Union
 
 import numpy as np
@@ -36,6 +38,8 @@ __all__ = [
     "equity",
     "unrealized_pnl",
     "liquidation_price",
+    "liquidation_price_one",
+    "maintenance_margin_one",
     "bankruptcy_price",
     "apply_fill",
 ]
@@ -113,6 +117,24 @@ class TierTable:
     def max_leverage_for(self, notional: ArrayLike) -> ArrayLike:
         """Maximum leverage allowed for a position of the given notional."""
         return _out(self.max_leverage[np.asarray(self.tier_index(notional))])
+
+    @cached_property
+    def rows(self) -> tuple[tuple[float, float, float, float], ...]:
+        """``(cap, mmr, max_leverage, cum)`` per tier as Python floats, for the scalar fast paths."""
+        return tuple(zip(*(a.tolist() for a in (self.caps, self.mmr, self.max_leverage, self.cum))))
+
+    @cached_property
+    def _edges(self) -> tuple[tuple[float, float], ...]:
+        """``(cap, MM at cap)`` for each finite cap."""
+        return tuple((cap, cap * mmr - cum) for cap, mmr, _, cum in self.rows[:-1])
+
+    def tier_of(self, notional: float) -> tuple[float, float, float, float]:
+        """Scalar `tier_index`: the row whose band contains ``|notional|``."""
+        notional = abs(notional)
+        for row in self.rows:
+            if notional <= row[0]:
+                return row
+        return self.rows[-1]
 
 
 BINANCE_BTCUSDT: TierTable = TierTable.from_rows(
@@ -195,6 +217,31 @@ def liquidation_price(
         lp = (wb + table.cum[n] - q * ep) / (qabs * table.mmr[n] - q)
     lp = np.where(qabs == 0, np.nan, np.maximum(lp, 0.0))
     return _out(lp)
+
+
+def liquidation_price_one(position: float, entry: float, wallet: float, table: TierTable) -> float:
+    """Scalar `liquidation_price` in plain Python (the venue calls it on every fill).
+
+    Same tier search as the vectorised version; NaN for a flat position.
+    """
+    if position == 0.0:
+        return math.nan
+    qabs = abs(position)
+    s = 1.0 if position > 0 else -1.0
+    n = 0
+    for cap, mm_at_cap in table._edges:
+        if s * (wallet + position * (cap / qabs - entry) - mm_at_cap) < 0:
+            n += 1
+    _, mmr, _, cum = table.rows[n]
+    lp = (wallet + cum - position * entry) / (qabs * mmr - position)
+    return lp if lp > 0.0 else 0.0
+
+
+def maintenance_margin_one(qty: float, mark: float, table: TierTable) -> float:
+    """Scalar `maintenance_margin` in plain Python."""
+    notional = abs(qty) * mark
+    _, mmr, _, cum = table.tier_of(notional)
+    return notional * mmr - cum
 
 
 def bankruptcy_price(position: ArrayLike, entry: ArrayLike, wallet: ArrayLike) -> ArrayLike:

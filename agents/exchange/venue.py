@@ -27,7 +27,8 @@ from agents.exchange.accounts import Ledger
 from agents.exchange.book import BUY, SELL, LimitOrderBook, Match, OrderError
 from agents.exchange.funding import FundingClock, MarkPrice
 from agents.exchange.liquidation import LiquidationEngine
-from agents.exchange.margin import BINANCE_BTCUSDT, TierTable, liquidation_price, maintenance_margin
+from agents.exchange.margin import (BINANCE_BTCUSDT, TierTable, liquidation_price, liquidation_price_one,
+                                   maintenance_margin_one)
 from agents.exchange.triggers import UP, LiquidationWatch, StopBook
 
 # Why a trade happened; recorded on the tape for every fill (the taker's cause).
@@ -104,6 +105,7 @@ class OrderBookAgent(mesa.Agent):
         self.liq_usd = np.zeros((len(assets), 2))  # cumulative [long, short] notional liquidated
         self.transfers: dict[str, list] = {k: [] for k in ("time", "asset", "price", "lots", "side", "taker", "maker", "cause")}
         self._order_owner: list[dict[int, tuple[int, float, bool]]] = [{} for _ in assets]
+        self._reduce_only: list[dict[int, set[int]]] = [{} for _ in assets]  # account -> reduce-only order ids
         self._resolving = False
         if rules.insurance_fund:
             self.deposit(self.fund, rules.insurance_fund)
@@ -203,7 +205,7 @@ class OrderBookAgent(mesa.Agent):
         lev = led.leverage[account, asset]
         if account != self.fund:
             notional = (abs(int(led.position[account, asset])) + opening) * led.lot[asset] * price
-            if lev > self.tiers[asset].max_leverage_for(notional) + 1e-12:
+            if lev > self.tiers[asset].tier_of(notional)[2] + 1e-12:
                 self.rejections["leverage_above_tier_max"] += 1
                 return None
         per_lot = led.lot[asset] * price * (1.0 / lev + self.taker_fee)
@@ -232,6 +234,8 @@ class OrderBookAgent(mesa.Agent):
             return None
         if m.order_id is not None:
             self._order_owner[asset][m.order_id] = (account, per_lot, reduce_only)
+            if reduce_only:
+                self._reduce_only[asset].setdefault(account, set()).add(m.order_id)
             self.ledger.order_margin[account, asset] += per_lot * (lots - m.filled)
         self._settle(asset, account, side, m, cause)
         self.resolve(asset)
@@ -311,11 +315,14 @@ class OrderBookAgent(mesa.Agent):
     # ----------------------------------------------------------- settlement
     def _release(self, asset: int, order_id: int, lots: int, gone: bool) -> None:
         owner = self._order_owner[asset]
-        account, per_lot, _ = owner[order_id]
-        om = self.ledger.order_margin
-        om[account, asset] = max(0.0, om[account, asset] - per_lot * lots)
+        account, per_lot, reduce_only = owner[order_id]
+        if per_lot:
+            om = self.ledger.order_margin
+            om[account, asset] = max(0.0, om[account, asset] - per_lot * lots)
         if gone:
             del owner[order_id]
+            if reduce_only:
+                self._reduce_only[asset].get(account, set()).discard(order_id)
 
     def _settle(self, asset: int, taker: int, side: int, m: Match, cause: int) -> None:
         for oid, _maker, _tick, lots in m.cancelled:
@@ -354,13 +361,12 @@ class OrderBookAgent(mesa.Agent):
         led = self.ledger
         pos = int(led.position[account, asset])
         if pos == 0:  # reduce-only orders of a flat position must not open a new one
-            for oid, (acct, _, ro) in list(self._order_owner[asset].items()):
-                if acct == account and ro:
-                    self.cancel(asset, oid)
+            for oid in self._reduce_only[asset].pop(account, ()):
+                self.cancel(asset, oid)
         if account == self.fund:
             return
-        lp = liquidation_price(pos * led.lot[asset], led.entry[account, asset], led.margin[account, asset],
-                               self.tiers[asset]) if pos else float("nan")
+        lp = liquidation_price_one(pos * float(led.lot[asset]), float(led.entry[account, asset]),
+                                   float(led.margin[account, asset]), self.tiers[asset])
         self.watch[asset].watch(account, pos, lp)
 
     def _rewatch_all(self, asset: int) -> None:
@@ -380,7 +386,7 @@ class OrderBookAgent(mesa.Agent):
         led = self.ledger
         q = int(led.position[account, asset]) * led.lot[asset]
         eq = float(led.margin[account, asset] + q * (mark - led.entry[account, asset]))
-        return eq, float(maintenance_margin(q, mark, self.tiers[asset]))
+        return eq, maintenance_margin_one(q, mark, self.tiers[asset])
 
     def resolve(self, asset: int) -> None:
         """Fire due stops and liquidations on one asset until nothing more is due."""
