@@ -4,7 +4,10 @@ A maker requotes every ``requote_every`` seconds, or sooner when mid has
 moved ``requote_bps`` since its last quote. Its quotes centre on mid shifted
 against its inventory (long inventory lowers both sides, so it sells more
 and buys less), and it stops quoting the side that would take its inventory
-past ``max_inventory_usd``. The venue may scale every maker's depth through
+past ``max_inventory_usd``. When mid has moved by ``stress_bps`` within the
+last ``stress_window`` seconds, it quotes smaller and wider: sizes divided
+and spacing multiplied by ``1 + move / stress_bps`` (at most 3), so
+liquidity thins as a cascade runs. The model may scale every maker's depth through
 ``model.liquidity_factor`` (a liquidity-withdrawal shock).
 """
 
@@ -15,6 +18,8 @@ import mesa
 from agents.exchange.book import BUY, SELL
 from agents.traders import Trader
 
+_MAX_STRESS = 3.0  # makers thin out at most threefold: they still quote, as real ones mostly do
+
 
 class MarketMaker(Trader):
     """Quotes a ladder on each of its assets."""
@@ -23,7 +28,8 @@ class MarketMaker(Trader):
 
     def __init__(self, model: mesa.Model, account: int, assets: list[int], size_usd: float, levels: int,
                  first_bps: float, spacing_bps: float, size_growth: float, skew_bps: float,
-                 max_inventory_usd: float, requote_every: float, requote_bps: float) -> None:
+                 max_inventory_usd: float, requote_every: float, requote_bps: float, stress_bps: float = 0.0,
+                 stress_window: float = 60.0) -> None:
         super().__init__(model, account, assets, size_usd)
         self.levels = levels
         self.first_bps = first_bps
@@ -33,6 +39,8 @@ class MarketMaker(Trader):
         self.max_inventory_usd = max_inventory_usd
         self.requote_every = requote_every
         self.requote_bps = requote_bps
+        self.stress_bps = stress_bps
+        self.stress_window = stress_window
         self.quotes: dict[int, list[int]] = {a: [] for a in assets}
         self.quoted_at: dict[int, tuple[float, float]] = {a: (-1e18, 0.0) for a in assets}
 
@@ -59,6 +67,11 @@ class MarketMaker(Trader):
         factor = self.model.liquidity_factor[asset]
         if factor <= 0:
             return
+        stress = 1.0
+        if self.stress_bps > 0:
+            low, high = self.model.recent_range(asset, self.stress_window)
+            stress += max(abs(mid / low - 1.0), abs(high / mid - 1.0)) * 1e4 / self.stress_bps
+            stress = min(stress, _MAX_STRESS)
         inventory = self.position_usd(asset)
         skew = -self.skew_bps * max(-1.0, min(1.0, inventory / self.max_inventory_usd))
         book = venue.books[asset]
@@ -67,9 +80,9 @@ class MarketMaker(Trader):
         for side in (BUY, SELL):
             if side * inventory >= self.max_inventory_usd:
                 continue
-            size = self.size_usd * factor
+            size = self.size_usd * factor / stress
             for k in range(self.levels):
-                dist_bps = self.first_bps + k * self.spacing_bps
+                dist_bps = (self.first_bps + k * self.spacing_bps) * stress
                 price = mid * (1.0 + (skew - side * dist_bps) * 1e-4)
                 t = int(price / tick) if side == BUY else -int(-price // tick)
                 # Never cross the other side's resting quotes: post-only would be rejected.

@@ -10,7 +10,9 @@ and closes the position when its holding time is up or when it capitulates.
   side (never down), within free collateral and the tier's maximum leverage.
 * Stop (reduce-only stop-market): ``stop_bps`` from entry, or, for traders
   anchored to a level, just beyond that level (``stop_beyond_bps``) when it
-  lies on the losing side of entry. Traders drawn without a stop have
+  lies on the losing side of entry. The level is a fixed price, or (``inf``)
+  the recent extreme: the high of the last ``stop_window`` for a short, the
+  low for a long (``model.recent_range``). Traders drawn without a stop have
   ``stop_bps = NaN``.
 * Take-profit: a reduce-only limit ``take_profit_bps`` from entry.
 * Capitulation: a losing position is closed at market when sentiment is at
@@ -37,13 +39,14 @@ class LeveragedSpeculator(Trader):
 
     def __init__(self, model: mesa.Model, account: int, assets: list[int], size_usd: float, long_prob: float,
                  entry_market_prob: float, stop_bps: float, stop_level: float, stop_beyond_bps: float,
-                 take_profit_bps: float, holding_s: float) -> None:
+                 stop_window: float, take_profit_bps: float, holding_s: float) -> None:
         super().__init__(model, account, assets, size_usd)
         self.long_prob = long_prob
         self.entry_market_prob = entry_market_prob
         self.stop_bps = stop_bps
         self.stop_level = stop_level
         self.stop_beyond_bps = stop_beyond_bps
+        self.stop_window = stop_window
         self.take_profit_bps = take_profit_bps
         self.holding_s = holding_s
         self.base_leverage = [float(model.venue.ledger.leverage[account, a]) for a in range(len(model.venue.books))]
@@ -106,7 +109,11 @@ class LeveragedSpeculator(Trader):
         if not math.isnan(self.stop_bps) and (self.stop_id is None or self.stop_id not in venue.stops[a].stops):
             trigger = entry * (1.0 - d * self.stop_bps * 1e-4)
             if not math.isnan(self.stop_level):
-                anchored = self.stop_level * (1.0 - d * self.stop_beyond_bps * 1e-4)
+                level = self.stop_level
+                if math.isinf(level):
+                    low, high = self.model.recent_range(a, self.stop_window)
+                    level = high if d < 0 else low
+                anchored = level * (1.0 - d * self.stop_beyond_bps * 1e-4)
                 if (anchored - entry) * d < 0:
                     trigger = anchored
             self.stop_id = venue.stop(self.account, a, -d, trigger, abs(pos))

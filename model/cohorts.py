@@ -48,6 +48,9 @@ class MarketMakerCohort(Cohort):
     max_inventory_usd: float = Field(5_000_000.0, gt=0)
     requote_every: Duration = 5.0
     requote_bps: float = Field(1.0, ge=0, description="requote early when mid moves this far")
+    stress_bps: float = Field(0.0, ge=0, description="a mid move of this many bps within stress_window halves "
+                                                      "quote sizes and doubles spacing; 0 turns it off")
+    stress_window: Duration = 60.0
 
 
 class NoiseCohort(Cohort):
@@ -71,11 +74,20 @@ class FundamentalistCohort(Cohort):
 
 
 class StopCluster(Strict):
-    """Stops placed just beyond a named price level (a resistance or support)."""
+    """Stops placed just beyond a price level: a named one, or the recent high (shorts) / low (longs)."""
 
-    level: float = Field(gt=0, description="the price level, e.g. a thrice-rejected high")
+    level: float | Literal["recent_extreme"] = Field(
+        description="a price (e.g. a thrice-rejected high), or recent_extreme: the high (for shorts) or low "
+                    "(for longs) of the last `window`")
+    window: Duration = Field(6 * 3600.0, description="look-back for recent_extreme")
     share: Fraction = Field(description="share of stop users whose stop sits beyond the level")
     beyond_bps: Param = Field(10.0, description="how far beyond the level, bps")
+
+    @model_validator(mode="after")
+    def _positive_level(self):
+        if isinstance(self.level, float) and self.level <= 0:
+            raise ValueError("level must be a positive price or recent_extreme")
+        return self
 
 
 class LeveragedCohort(Cohort):

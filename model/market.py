@@ -54,7 +54,7 @@ def venue_from_scenario(model: mesa.Model, scenario: Scenario, n_accounts: int) 
     rules = VenueRules(maker_fee=v.maker_fee, taker_fee=v.taker_fee, liquidation_fee=v.liquidation_fee,
                        insurance_fund=v.insurance_fund, mark_method=v.mark_method, mark_half_life=v.mark_half_life,
                        funding_every=v.funding_every, funding_interest=v.funding_interest,
-                       funding_clamp=v.funding_clamp, fund_unwind_bps=v.fund_unwind_bps)
+                       funding_clamp=v.funding_clamp, fund_unwind_bps=v.fund_unwind_bps, market_band=v.market_band)
     return OrderBookAgent(model, assets, n_accounts, rules)
 
 
@@ -135,6 +135,7 @@ class MarketModel(mesa.Model):
     def step(self) -> None:
         """Advance the market by one ``dt``."""
         self.now = self.steps * self.dt  # Mesa has already incremented `steps`
+        self.venue.set_time(self.now)
         self._advance_fundamentals()
         self.shocks.step(self.now)
         self.mood.maybe_update(self.now)
@@ -155,6 +156,16 @@ class MarketModel(mesa.Model):
             self.step()
             if progress is not None and self.steps % chunk == 0:
                 progress(self.steps)
+
+    def recent_range(self, asset: int, window_s: float) -> tuple[float, float]:
+        """Low and high of an asset's recorded last price over the past ``window_s`` (and now)."""
+        rec = self.recorder
+        k = max(0, rec.n - int(window_s // self.scenario.record_every))
+        now = self.venue.last_price(asset)
+        past = rec.data["last"][k:rec.n, asset]
+        if len(past) == 0:
+            return now, now
+        return min(now, float(past.min())), max(now, float(past.max()))
 
     # ------------------------------------------------------------- shocks
     def shock_snapshot(self) -> dict:

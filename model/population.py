@@ -62,7 +62,8 @@ def _draw_kwargs(cohort: Cohort, n: int, rng: np.random.Generator) -> dict:
         return dict(size_usd=size, levels=cohort.levels, first_bps=draw(cohort.first_bps, n, rng),
                     spacing_bps=draw(cohort.spacing_bps, n, rng), size_growth=cohort.size_growth,
                     skew_bps=cohort.skew_bps, max_inventory_usd=cohort.max_inventory_usd,
-                    requote_every=cohort.requote_every, requote_bps=cohort.requote_bps)
+                    requote_every=cohort.requote_every, requote_bps=cohort.requote_bps,
+                    stress_bps=cohort.stress_bps, stress_window=cohort.stress_window)
     if isinstance(cohort, NoiseCohort):
         return dict(size_usd=size, market_prob=cohort.market_prob, offset_bps=draw(cohort.offset_bps, n, rng),
                     max_orders=cohort.max_orders)
@@ -74,6 +75,7 @@ def _draw_kwargs(cohort: Cohort, n: int, rng: np.random.Generator) -> dict:
                     entry_market_prob=cohort.entry_market_prob, stop_bps=_stop_distances(cohort, n, rng),
                     stop_level=_stop_levels(cohort, n, rng), stop_beyond_bps=draw(
                         cohort.stop_cluster.beyond_bps if cohort.stop_cluster else 0.0, n, rng),
+                    stop_window=cohort.stop_cluster.window if cohort.stop_cluster else 0.0,
                     take_profit_bps=draw(cohort.take_profit_bps, n, rng),
                     holding_s=draw(cohort.holding_s, n, rng))
     raise TypeError(f"no agent class for cohort strategy {cohort.strategy!r}")
@@ -86,11 +88,15 @@ def _stop_distances(cohort: LeveragedCohort, n: int, rng: np.random.Generator) -
 
 
 def _stop_levels(cohort: LeveragedCohort, n: int, rng: np.random.Generator) -> np.ndarray:
-    """The clustered price level per trader that anchors its stop (NaN where stops follow entry)."""
+    """The clustered price level per trader that anchors its stop.
+
+    NaN where stops follow entry; ``inf`` stands for "the recent extreme".
+    """
     c = cohort.stop_cluster
     if c is None:
         return np.full(n, np.nan)
-    return np.where(rng.random(n) < c.share, c.level, np.nan)
+    level = np.inf if c.level == "recent_extreme" else c.level
+    return np.where(rng.random(n) < c.share, level, np.nan)
 
 
 _CLASSES = {"market_maker": MarketMaker, "noise": NoiseTrader, "fundamentalist": Fundamentalist,

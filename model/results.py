@@ -115,7 +115,7 @@ def run_facts(model) -> dict:
         "adl_notional": float(liq.adl_notional),
         "liquidation_count": int(liq.count),
         "stops_fired": int(venue.stops_fired.sum()),
-        "funding_net": [float(x) for x in venue.funding_net],
+        "funding_payments": [{"net": net, "gross": gross} for net, gross in venue.funding_net],
         "shocks": list(model.shocks.log),
         "shock_delivered_usd": {str(k): float(v) for k, v in model.shocks.delivered_usd.items()},
     }

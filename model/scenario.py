@@ -61,6 +61,7 @@ class VenueSpec(Strict):
     funding_interest: float = Field(0.0001, ge=-0.01, le=0.01)
     funding_clamp: float = Field(0.0005, ge=0, le=0.05)
     fund_unwind_bps: float = Field(50.0, gt=0, description="the fund works off taken-over positions within this band of mark")
+    market_band: float = Field(0.05, gt=0, le=1, description="market orders fill only within this fraction of the mark")
 
     @model_validator(mode="after")
     def _no_arbitrage(self):

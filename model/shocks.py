@@ -166,19 +166,33 @@ class ShockRunner:
         return False
 
     def _deliver(self, i: int, shock: MarketOrderShock, now: float) -> bool:
+        """Send this step's share; the last step tops up lot by lot to land within one lot."""
         m, venue = self.model, self.model.venue
         a = m.scenario.symbols.index(shock.asset)
         side = 1 if shock.side == "buy" else -1
-        lot_usd = venue.mid_price(a) * venue.ledger.lot[a]
         done = shock.over <= 0 or now + m.dt >= shock.at + shock.over - 1e-9
         share = 1.0 if done else (now - shock.at + m.dt) / shock.over
-        owed = shock.notional_usd * share - self.delivered_usd[i]
-        lots = int(round(owed / lot_usd)) if done else int(math.floor(owed / lot_usd))
-        if lots > 0:
+        for _ in range(50 if done else 1):
+            owed = shock.notional_usd * share - self.delivered_usd[i]
             book = venue.books[a]
-            n0 = book.n_fills
-            venue.market(self.accounts[i], a, side, lots, cause=m.SHOCK_CAUSE)
-            qty = np.asarray(book.tape_qty[n0:], dtype=float)
-            px = np.asarray(book.tape_tick[n0:], dtype=float) * book.tick_size
-            self.delivered_usd[i] += float((qty * px * venue.ledger.lot[a])[np.asarray(book.tape_taker[n0:]) == self.accounts[i]].sum())
+            touch = book.best_ask() if side > 0 else book.best_bid()
+            lot_usd = (touch * book.tick_size if touch else venue.mid_price(a)) * venue.ledger.lot[a]
+            # On the last step, size for the worst price the band allows, so the order cannot overshoot.
+            lots = int(owed // (lot_usd * (1.0 + venue.rules.market_band))) if done else int(owed // lot_usd)
+            if lots == 0 and done and owed > 0.5 * lot_usd:
+                lots = 1
+            if lots <= 0:
+                break
+            self.delivered_usd[i] += self._send(self.accounts[i], a, side, lots)
         return not done
+
+    def _send(self, account: int, asset: int, side: int, lots: int) -> float:
+        """A whale's market order; returns the USD it actually traded."""
+        venue = self.model.venue
+        book = venue.books[asset]
+        n0 = book.n_fills
+        venue.market(account, asset, side, lots, cause=self.model.SHOCK_CAUSE)
+        mine = np.asarray(book.tape_taker[n0:]) == account
+        qty = np.asarray(book.tape_qty[n0:], dtype=float)[mine]
+        px = np.asarray(book.tape_tick[n0:], dtype=float)[mine] * book.tick_size
+        return float((qty * px).sum() * venue.ledger.lot[asset])

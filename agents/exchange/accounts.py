@@ -110,6 +110,11 @@ class Ledger:
         """Total equity per account: wallet + isolated margins + unrealised PnL."""
         return self.wallet + self.margin.sum(axis=1) + self.unrealized(marks).sum(axis=1)
 
+    def account_equity(self, account: int, marks: np.ndarray) -> float:
+        """One account's total equity at the given mark prices."""
+        upnl = self.position[account] * self.lot * (np.asarray(marks) - self.entry[account])
+        return float(self.wallet[account] + self.margin[account].sum() + upnl.sum())
+
     def total_money(self, prices: np.ndarray) -> float:
         """Sum of all accounts' equity at one common price per asset."""
         return float(self.equity(prices).sum())

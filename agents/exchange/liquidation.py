@@ -26,7 +26,7 @@ import math
 import numpy as np
 
 LIQ_COLUMNS = ("time", "asset", "account", "side", "qty", "price", "notional_usd", "leverage", "stage",
-               "trigger_price", "mark", "equity", "maintenance")
+               "trigger_price", "mark", "equity", "maintenance", "account_equity_after")
 
 
 class LiquidationEngine:
@@ -40,6 +40,7 @@ class LiquidationEngine:
         self.fund_fees_received = 0.0
         self.adl_notional = 0.0
         self.count = 0
+        self._pending = 0  # events of the liquidation in progress, awaiting account_equity_after
 
     def _event(self, account: int, asset: int, pos_sign: int, lots: int, price: float, stage: str,
                trigger: float, mark: float, eq: float, mm: float) -> None:
@@ -59,6 +60,7 @@ class LiquidationEngine:
         e["mark"].append(mark)
         e["equity"].append(eq)
         e["maintenance"].append(mm)
+        self._pending += 1
 
     def liquidate(self, account: int, asset: int, trigger: float, mark: float, eq: float, mm: float) -> None:
         """Liquidate one isolated position (see module docstring)."""
@@ -99,6 +101,10 @@ class LiquidationEngine:
         elif left < 0:
             v.move_cash(v.fund, account, -left)
             self.fund_shortfall_paid += -left
+        after = led.account_equity(account, v.mark.value)
+        for _ in range(self._pending):
+            self.events["account_equity_after"].append(after)
+        self._pending = 0
 
     def adl_candidates(self, asset: int, side_of_liquidated: int, exclude: int) -> np.ndarray:
         """Profitable positions opposite to ``side_of_liquidated``, highest ADL rank first."""

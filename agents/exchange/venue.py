@@ -5,6 +5,8 @@ stop books, the liquidation watches, the insurance fund (an account of its
 own), the mark price and the funding clock. Orders are processed the moment
 they arrive (a continuous double auction):
 
+* market orders are IOC limits at the edge of a price band around the mark
+  (``market_band``, 5% by default), as on real venues;
 * every order that could add exposure must be covered by the account's free
   collateral at its leverage, within the tier's maximum leverage, or it is
   rejected with a recorded reason;
@@ -65,6 +67,7 @@ class VenueRules:
     funding_interest: float = 0.0001
     funding_clamp: float = 0.0005
     fund_unwind_bps: float = 50.0
+    market_band: float = 0.05  # price protection: market orders fill within this band around the mark
 
 
 class OrderBookAgent(mesa.Agent):
@@ -94,7 +97,7 @@ class OrderBookAgent(mesa.Agent):
         prices = np.array([a.price for a in assets], dtype=float)
         self.mark = MarkPrice(rules.mark_method, rules.mark_half_life, getattr(model, "dt", 1.0), prices)
         self.funding = FundingClock(rules.funding_every, rules.funding_interest, rules.funding_clamp, len(assets))
-        self.funding_net: list[float] = []  # sum of payments at each funding time (should be ~0)
+        self.funding_net: list[tuple[float, float]] = []  # (net, gross) payments per funding time and asset
         self.stops = [StopBook() for _ in assets]
         self.watch = [LiquidationWatch(n_traders + 1) for _ in assets]
         self.liquidations = LiquidationEngine(self, rules.liquidation_fee)
@@ -105,6 +108,7 @@ class OrderBookAgent(mesa.Agent):
         self.liq_usd = np.zeros((len(assets), 2))  # cumulative [long, short] notional liquidated
         self.transfers: dict[str, list] = {k: [] for k in ("time", "asset", "price", "lots", "side", "taker", "maker", "cause")}
         self._order_owner: list[dict[int, tuple[int, float, bool]]] = [{} for _ in assets]
+        self._by_account: list[dict[int, set[int]]] = [{} for _ in assets]  # account -> resting order ids
         self._reduce_only: list[dict[int, set[int]]] = [{} for _ in assets]  # account -> reduce-only order ids
         self._resolving = False
         if rules.insurance_fund:
@@ -160,10 +164,14 @@ class OrderBookAgent(mesa.Agent):
         return np.array([self.mid_price(i) for i in range(len(self.books))])
 
     # ---------------------------------------------------------------- step
-    def begin_step(self, now: float, index: np.ndarray) -> None:
-        """Stamp the clock, move the mark, sample the premium, pay funding if due."""
+    def set_time(self, now: float) -> None:
+        """Stamp subsequent fills and events with the simulated time ``now``."""
         for b in self.books:
             b.time = now
+
+    def begin_step(self, now: float, index: np.ndarray) -> None:
+        """Move the mark, sample the premium against the index, pay funding if due, fire due triggers."""
+        self.set_time(now)
         mids = self.mids()
         self.mark.step(mids)
         self.funding.sample(mids, index)
@@ -191,7 +199,7 @@ class OrderBookAgent(mesa.Agent):
         for a in range(len(self.books)):
             pay = led.position[:, a] * led.lot[a] * self.mark.value[a] * rates[a]
             led.margin[:, a] -= pay
-            self.funding_net.append(float(pay.sum()))
+            self.funding_net.append((float(pay.sum()), float(np.abs(pay).sum())))
             self._rewatch_all(a)
 
     # -------------------------------------------------------------- orders
@@ -234,11 +242,13 @@ class OrderBookAgent(mesa.Agent):
             return None
         if m.order_id is not None:
             self._order_owner[asset][m.order_id] = (account, per_lot, reduce_only)
+            self._by_account[asset].setdefault(account, set()).add(m.order_id)
             if reduce_only:
                 self._reduce_only[asset].setdefault(account, set()).add(m.order_id)
             self.ledger.order_margin[account, asset] += per_lot * (lots - m.filled)
         self._settle(asset, account, side, m, cause)
-        self.resolve(asset)
+        if m.fills:
+            self.resolve(asset)
         return m.order_id
 
     def market(self, account: int, asset: int, side: int, lots: int, cause: int = TRADER,
@@ -254,14 +264,18 @@ class OrderBookAgent(mesa.Agent):
         if opp is None:
             self.rejections["no_liquidity"] += 1
             return 0
-        # Margin is checked at a price 1% through the touch.
-        guard = max(1, int(opp * (1.01 if side == BUY else 0.99)))
+        # A sell fills at the best bid or lower; a buy is checked at a price 1% through the touch.
+        guard = int(opp * 1.01) if side == BUY else opp
         if self._reserve(account, asset, side, lots, guard) is None:
             return 0
+        # Price protection: a market order is an IOC limit at the edge of the band around the mark.
+        edge = self.mark.value[asset] * (1.0 + side * self.rules.market_band) / book.tick_size
+        band_tick = max(1, int(edge) if side == BUY else -int(-edge // 1))
         book.cause = cause
-        m = book.submit_market(account, side, lots)
+        m = book.submit_limit(account, side, band_tick, lots, "IOC")
         self._settle(asset, account, side, m, cause)
-        self.resolve(asset)
+        if m.fills:
+            self.resolve(asset)
         return m.filled
 
     def liquidation_order(self, account: int, asset: int, side: int, lots: int, tick: int,
@@ -310,7 +324,7 @@ class OrderBookAgent(mesa.Agent):
 
     def open_orders(self, account: int, asset: int) -> list[int]:
         """Ids of an account's resting orders on one asset."""
-        return [oid for oid, (acct, _, _) in self._order_owner[asset].items() if acct == account]
+        return sorted(self._by_account[asset].get(account, ()))
 
     # ----------------------------------------------------------- settlement
     def _release(self, asset: int, order_id: int, lots: int, gone: bool) -> None:
@@ -321,6 +335,7 @@ class OrderBookAgent(mesa.Agent):
             om[account, asset] = max(0.0, om[account, asset] - per_lot * lots)
         if gone:
             del owner[order_id]
+            self._by_account[asset][account].discard(order_id)
             if reduce_only:
                 self._reduce_only[asset].get(account, set()).discard(order_id)
 

@@ -1,0 +1,132 @@
+"""The venue's margin mechanics on small hand-built markets.
+
+Prices are ticks of 0.1 and lots are whole units, so every number can be
+checked by hand. Mark price method ``last``: the mark follows trades at once.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+import pytest
+
+from agents.exchange.audit import venue_violations
+from agents.exchange.book import BUY, SELL
+from agents.exchange.venue import AssetRules, OrderBookAgent, VenueRules
+
+MM, SHORT, TAKER, OTHER = 0, 1, 2, 3
+
+
+class StubModel(mesa.Model):
+    """Just what the venue reads from a model: dt and the spot index."""
+
+    def __init__(self) -> None:
+        super().__init__(rng=0)
+        self.dt = 1.0
+        self.fundamental = np.array([100.0])
+
+
+def make_venue(fund: float = 0.0, **rules) -> OrderBookAgent:
+    venue = OrderBookAgent(StubModel(), [AssetRules("BTC", 0.1, 1.0, 100.0)], 4,
+                           VenueRules(insurance_fund=fund, mark_method="last", market_band=0.5, **rules))
+    for acct, cash in ((MM, 1e7), (SHORT, 1005.0), (TAKER, 1e6), (OTHER, 1e6)):
+        venue.deposit(acct, cash)
+    return venue
+
+
+def short_at_10x(venue: OrderBookAgent) -> None:
+    """SHORT sells 100 units at 100.0 with 10x leverage (margin 1000, taker fee 5: its whole wallet)."""
+    venue.set_leverage(SHORT, 0, 10.0)
+    venue.limit(MM, 0, BUY, 1000, 100)
+    assert venue.market(SHORT, 0, SELL, 100) == 100
+    led = venue.ledger
+    assert led.position[SHORT, 0] == -100
+    assert led.margin[SHORT, 0] == pytest.approx(1000.0)
+    assert led.wallet[SHORT] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_order_the_account_cannot_margin_is_rejected_with_a_reason():
+    venue = make_venue()
+    venue.set_leverage(SHORT, 0, 10.0)
+    venue.limit(MM, 0, BUY, 1000, 500)
+    assert venue.market(SHORT, 0, SELL, 101) == 0  # 10,100 notional needs 1,010 + 5.05 fee at 10x
+    assert venue.rejections["insufficient_margin"] == 1
+    venue.set_leverage(SHORT, 0, 200.0)  # above the 150x top tier
+    assert venue.market(SHORT, 0, SELL, 10) == 0
+    assert venue.rejections["leverage_above_tier_max"] == 1
+    assert venue.ledger.position[SHORT, 0] == 0
+
+
+def test_liquidation_ioc_then_fund_takeover_at_bankruptcy():
+    venue = make_venue(fund=1e6)
+    short_at_10x(venue)
+    for tick, lots in ((1050, 10), (1096, 5), (1098, 40), (1120, 500)):
+        venue.limit(MM, 0, SELL, tick, lots)
+    venue.limit(SHORT, 0, BUY, 900, 1)     # the short's own order: cancelled when liquidated
+    venue.market(TAKER, 0, BUY, 10)        # last 105.0: mark below LP ~109.56, no liquidation
+    assert venue.ledger.position[SHORT, 0] == -100 and venue.liquidations.count == 0
+    venue.market(TAKER, 0, BUY, 5)         # last 109.6 >= LP: liquidated
+    ev = venue.liquidations.events
+    assert ev["stage"] == ["ioc", "takeover"]
+    assert ev["qty"] == [40.0, 60.0]       # 40 at 109.8; 112.0 is beyond bankruptcy (110.0)
+    assert ev["price"] == [pytest.approx(109.8), pytest.approx(110.0)]
+    assert ev["trigger_price"][0] == pytest.approx(11000 / 100.4)
+    assert ev["equity"][0] <= ev["maintenance"][0]
+    led = venue.ledger
+    assert led.position[SHORT, 0] == 0 and led.position[venue.fund, 0] == -60
+    assert venue.open_orders(SHORT, 0) == []
+    # 40 bought at 109.8 against 400 of margin leave 8: less than the 1.5% fee, so all 8 go to the fund.
+    assert venue.liquidations.fund_fees_received == pytest.approx(8.0)
+    assert venue.ledger.wallet[SHORT] == pytest.approx(0.0, abs=1e-9)
+    assert ev["account_equity_after"][0] >= -1e-9
+    assert venue_violations(venue) == []
+
+
+def test_exhausted_fund_means_auto_deleveraging_of_profitable_longs():
+    venue = make_venue(fund=0.0)
+    short_at_10x(venue)                     # MM is now long 100 at 100.0
+    venue.limit(OTHER, 0, SELL, 1096, 5)
+    venue.market(TAKER, 0, BUY, 5)          # no asks below bankruptcy but OTHER's: liquidation at 109.6
+    ev = venue.liquidations.events
+    assert ev["stage"] == ["adl"]
+    assert ev["qty"] == [100.0]
+    led = venue.ledger
+    assert led.position[SHORT, 0] == 0 and led.position[venue.fund, 0] == 0
+    assert led.position[MM, 0] == 0         # the profitable long was closed at bankruptcy
+    assert led.realized[MM, 0] == pytest.approx(100 * (110.0 - 100.0))
+    assert venue.liquidations.adl_notional == pytest.approx(100 * 110.0)
+    assert venue_violations(venue) == []
+
+
+def test_stops_fire_in_price_order_and_only_reduce():
+    venue = make_venue(fund=1e6)
+    for acct, trigger in ((OTHER, 103.0), (TAKER, 101.0)):
+        venue.limit(MM, 0, BUY, 1000, 10)
+        venue.market(acct, 0, SELL, 10)
+        venue.stop(acct, 0, BUY, trigger, 50)  # more than the position: reduce-only clips it
+    for tick, lots in ((1010, 1), (1020, 5), (1030, 20), (1040, 20)):
+        venue.limit(MM, 0, SELL, tick, lots)
+    venue.limit(SHORT, 0, BUY, 1010, 1)     # last 101.0 fires TAKER's stop, whose buying reaches 103.0
+    book = venue.books[0]
+    stop_takers = [t for c, t in zip(book.tape_cause, book.tape_taker) if c == 1]
+    assert stop_takers == [TAKER, TAKER, OTHER]   # nearest stop first; 5 @ 102 + 5 @ 103, then 10 @ 103
+    assert venue.ledger.position[TAKER, 0] == 0 and venue.ledger.position[OTHER, 0] == 0
+    assert venue.stops_fired[0] == 2
+    assert venue_violations(venue) == []
+
+
+def test_funding_nets_to_zero_and_longs_pay_when_the_perp_trades_rich():
+    venue = make_venue(fund=1e6, funding_every=10.0)
+    venue.limit(MM, 0, BUY, 1000, 30)
+    venue.market(OTHER, 0, SELL, 30)        # OTHER short 30, MM long 30
+    venue.limit(MM, 0, BUY, 1020, 5)
+    venue.limit(MM, 0, SELL, 1030, 5)       # mid 102.5 vs index 100: premium 2.5%
+    before = venue.ledger.margin[[MM, OTHER], 0].copy()
+    for t in range(1, 11):
+        venue.begin_step(float(t), np.array([100.0]))
+    ((net, gross),) = venue.funding_net
+    assert abs(net) <= 1e-12 * gross and gross > 0
+    after = venue.ledger.margin[[MM, OTHER], 0]
+    assert after[0] < before[0] and after[1] > before[1]   # long paid, short received
+    assert venue.funding.last_rate[0] == pytest.approx(0.025 + max(min(0.0001 - 0.025, 0.0005), -0.0005))
+    assert venue_violations(venue) == []
