@@ -56,12 +56,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """Rebuild the plots and index.html of a run folder from its files."""
+    """Rebuild the plots and index.html of a run folder (or a sweep folder) from its files."""
     from experiments.report import rebuild_report
 
     run_dir = Path(args.dir)
+    if (run_dir / "sweep.yaml").is_file() and (run_dir / "runs.parquet").is_file():
+        from experiments.sweep_report import build_sweep_report
+
+        print(build_sweep_report(run_dir))
+        return 0
     if not (run_dir / "summary.json").is_file():
-        raise UsageError(f"{run_dir}: not a run folder (no summary.json)")
+        raise UsageError(f"{run_dir}: neither a run folder (no summary.json) nor a sweep folder (no sweep.yaml and runs.parquet)")
     print(rebuild_report(run_dir))
     return 0
 

@@ -111,13 +111,13 @@ def write_run(result: RunResult, out_root: str | Path, make_report: bool = True)
             from experiments.report import rebuild_report
 
             rebuild_report(tmp)
-        return _rename_unique(tmp, root / base)
+        return rename_unique(tmp, root / base)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
-def _rename_unique(src: Path, dest: Path) -> Path:
+def rename_unique(src: Path, dest: Path) -> Path:
     """Rename ``src`` to ``dest`` or ``dest-2``, ``dest-3``…, never replacing anything."""
     for k in range(1, 1000):
         target = dest if k == 1 else dest.with_name(f"{dest.name}-{k}")

@@ -310,7 +310,7 @@ def write_folder_atomic(out_root: str | Path, name: str, fill: Callable[[Path], 
     Never replaces an existing folder: ``<name>-2``, ``<name>-3``… are tried. On any
     error the temporary folder is removed and nothing is left behind.
     """
-    from experiments.run import _rename_unique
+    from experiments.run import rename_unique
 
     root = Path(out_root)
     root.mkdir(parents=True, exist_ok=True)
@@ -318,7 +318,7 @@ def write_folder_atomic(out_root: str | Path, name: str, fill: Callable[[Path], 
     try:
         os.chmod(tmp, 0o755)
         fill(tmp)
-        return _rename_unique(tmp, root / name)
+        return rename_unique(tmp, root / name)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
