@@ -23,7 +23,7 @@ import yaml
 
 from experiments.summary import summarize
 from model.market import MarketModel
-from model.results import accounts_frame, liquidations_frame, run_facts, trades_frame
+from model.results import accounts_frame, liquidations_frame, network_frames, run_facts, trades_frame
 from model.scenario import Scenario
 
 
@@ -46,6 +46,8 @@ class RunResult:
     accounts: pd.DataFrame
     liquidations: pd.DataFrame
     summary: dict = field(default_factory=dict)
+    network_edges: pd.DataFrame | None = None
+    network_nodes: pd.DataFrame | None = None
 
 
 def run_scenario(scenario: Scenario, seed: int, progress: bool = False, audit: bool = False) -> RunResult:
@@ -74,7 +76,8 @@ def run_scenario(scenario: Scenario, seed: int, progress: bool = False, audit: b
     accounts = accounts_frame(model)
     summary = summarize(scenario, seed, series, trades, liquidations, run_facts(model),
                         time.perf_counter() - t0, package_version())
-    return RunResult(scenario, seed, series, trades, accounts, liquidations, summary)
+    edges, nodes = network_frames(model)
+    return RunResult(scenario, seed, series, trades, accounts, liquidations, summary, edges, nodes)
 
 
 def run_dir_name(scenario: Scenario, seed: int) -> str:
@@ -105,6 +108,9 @@ def write_run(result: RunResult, out_root: str | Path, make_report: bool = True)
         result.trades.to_parquet(tmp / "trades.parquet", index=False)
         result.accounts.to_parquet(tmp / "accounts.parquet", index=False)
         result.liquidations.to_parquet(tmp / "liquidations.parquet", index=False)
+        if result.network_nodes is not None and len(result.network_nodes):
+            result.network_edges.to_parquet(tmp / "network_edges.parquet", index=False)
+            result.network_nodes.to_parquet(tmp / "network_nodes.parquet", index=False)
         with open(tmp / "summary.json", "w") as fh:
             json.dump(result.summary, fh, indent=2, default=float)
         if make_report:

@@ -156,6 +156,7 @@ class MarketModel(mesa.Model):
             self.step()
             if progress is not None and self.steps % chunk == 0:
                 progress(self.steps)
+        self.mood.snapshot("end", self.now)
 
     def recent_range(self, asset: int, window_s: float) -> tuple[float, float]:
         """Low and high of an asset's recorded last price over the past ``window_s`` (and now)."""

@@ -42,6 +42,7 @@ class Mood:
         self.graph = None
         self._news: list[tuple[np.ndarray, float, float]] = []  # (vector, start, half-life)
         self._prices: deque[tuple[float, float]] = deque()
+        self.snapshots: list[tuple[str, float, np.ndarray, np.ndarray]] = []
         if not self.enabled:
             return
         rng = model.rng
@@ -88,6 +89,21 @@ class Mood:
         update_sentiment(s, self.W, self.coef, self.recent_return(now), self.pain_signal(), news,
                          self.model.rng, out=s, return_scale=self.spec.return_scale)
         self._news = [(v, t0, hl) for v, t0, hl in self._news if decay_factor(now - t0, hl) > 1e-3]
+
+    def snapshot(self, label: str, now: float) -> None:
+        """Keep each trader's sentiment and position notional now, for the network plots."""
+        if not self.enabled:
+            return
+        venue = self.model.venue
+        n = len(self.model.sentiment)
+        notional = (np.abs(venue.ledger.position[:n]) * venue.ledger.lot * venue.mark.value).sum(axis=1)
+        self.snapshots.append((label, now, self.model.sentiment.copy(), notional))
+
+    def edges(self) -> np.ndarray:
+        """The social graph's edges as an (m, 2) array (empty when sentiment is off)."""
+        if self.graph is None:
+            return np.zeros((0, 2), dtype=np.int64)
+        return np.array(list(self.graph.edges()), dtype=np.int64).reshape(-1, 2)
 
     def apply_news(self, shock, now: float) -> None:
         """Shift the targeted traders' sentiment now and keep the news running."""

@@ -15,11 +15,13 @@ import pandas as pd
 from agents.exchange.book import BUY, SELL
 
 DEPTH_BANDS_BPS = (10, 25, 50, 100, 200)
+SENTIMENT_QUANTILES = (10, 25, 50, 75, 90)
 SERIES_COLUMNS = [
     "last", "mid", "mark", "best_bid", "best_ask", "spread_bps", "volume", "notional", "trades",
     "depth_1pct_bid", "depth_1pct_ask", "fundamental",
     "open_interest_long", "open_interest_short", "long_short_ratio", "liq_long_usd", "liq_short_usd",
     "stops_fired", "funding_rate", "insurance_fund", "sentiment_mean", "sentiment_std", "bullish_share",
+    *[f"sentiment_p{q}" for q in SENTIMENT_QUANTILES],
     *[f"depth_bps_{b}_{s}" for b in DEPTH_BANDS_BPS for s in ("bid", "ask")],
 ]
 
@@ -68,6 +70,7 @@ class Recorder:
         d = self.data
         s = model.sentiment
         fund_eq = venue.fund_equity()
+        quantiles = np.percentile(s, SENTIMENT_QUANTILES) if len(s) else np.full(len(SENTIMENT_QUANTILES), np.nan)
         for a, book in enumerate(venue.books):
             bid, ask = book.best_bid(), book.best_ask()
             tick, lot = book.tick_size, book.lot_size
@@ -110,5 +113,7 @@ class Recorder:
             d["sentiment_mean"][i, a] = s.mean() if len(s) else np.nan
             d["sentiment_std"][i, a] = s.std() if len(s) else np.nan
             d["bullish_share"][i, a] = (s > 0).mean() if len(s) else np.nan
+            for q, v in zip(SENTIMENT_QUANTILES, quantiles):
+                d[f"sentiment_p{q}"][i, a] = v
         self._prev_liq = venue.liq_usd.copy()
         self._prev_stops = venue.stops_fired.copy()

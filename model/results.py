@@ -119,3 +119,22 @@ def run_facts(model) -> dict:
         "shocks": list(model.shocks.log),
         "shock_delivered_usd": {str(k): float(v) for k, v in model.shocks.delivered_usd.items()},
     }
+
+
+def network_frames(model) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The social graph's edges and the node snapshots (sentiment, position notional, hub), if any."""
+    mood = model.mood
+    e = mood.edges()
+    edges = pd.DataFrame({"source": e[:, 0], "target": e[:, 1]})
+    hubs = set(mood.hubs.tolist())
+    rows = []
+    for label, t, sentiment, notional in mood.snapshots:
+        n = len(sentiment)
+        rows.append(pd.DataFrame({"snapshot": [label] * n, "time": np.full(n, t), "node": np.arange(n),
+                                  "cohort": model.cohort_of[:n], "sentiment": sentiment, "notional_usd": notional,
+                                  "hub": [i in hubs for i in range(n)]}))
+    nodes = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
+        {c: pd.Series(dtype=t) for c, t in (("snapshot", object), ("time", float), ("node", np.int64),
+                                            ("cohort", object), ("sentiment", float), ("notional_usd", float),
+                                            ("hub", bool))})
+    return edges, nodes

@@ -21,7 +21,7 @@ from agents.exchange.margin import TierTable
 from model.distributions import Param, bounds
 from model.cohorts import COHORT_STRATEGIES, CohortSpec
 from model.sentiment import GRAPH_KINDS
-from model.shocks import ShockSpec
+from model.shocks import SHOCK_KINDS, ShockSpec
 from model.schema_types import Duration, Strict, Symbol, parse_duration
 from model.yamlio import YamlError, line_of, load_yaml, set_dotted
 
@@ -196,7 +196,8 @@ def format_validation_error(path: str | Path, exc: ValidationError, node=None) -
     return "\n".join(dict.fromkeys(lines))
 
 
-_UNION_TAGS = {"constant", "lognormal", "normal", "uniform", "pareto", "choice", "float", *COHORT_STRATEGIES}
+_UNION_TAGS = {"constant", "lognormal", "normal", "uniform", "pareto", "choice", "float", *COHORT_STRATEGIES,
+               *SHOCK_KINDS}
 
 
 def _is_union_tag(key: Any) -> bool:

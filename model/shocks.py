@@ -139,6 +139,8 @@ class ShockRunner:
 
     def _start(self, i: int, shock, now: float) -> None:
         m = self.model
+        if not self.log:
+            m.mood.snapshot("before first shock", now)
         self.log.append({"index": i, "time": now, "kind": shock.kind, "label": shock.label or shock.kind,
                          **m.shock_snapshot()})
         if isinstance(shock, FundamentalJumpShock):
