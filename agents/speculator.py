@@ -1,8 +1,9 @@
 """Leveraged speculators: directional positions with stops and take-profits.
 
-On each activation a speculator that is flat may open a position on one of
-its assets; one that holds a position keeps its protective orders in place
-and closes the position when its holding time is up or when it capitulates.
+On each activation a speculator looks at one of its assets, picked at
+random: if flat there, it may open a position; if not, it keeps the
+position's protective orders in place and closes it when its holding time is
+up or when it capitulates. So it can hold positions in several assets.
 
 * Side: long with probability ``long_prob + side_weight × sentiment``.
 * Size and leverage: ``size_usd`` and the account's base leverage, each
@@ -50,19 +51,19 @@ class LeveragedSpeculator(Trader):
         self.take_profit_bps = take_profit_bps
         self.holding_s = holding_s
         self.base_leverage = [float(model.venue.ledger.leverage[account, a]) for a in range(len(model.venue.books))]
-        self.asset = assets[0]
-        self.entry_order: int | None = None
-        self.stop_id: int | None = None
-        self.tp_order: int | None = None
-        self.close_at = math.inf
+        # Per asset: pending entry order, stop id, take-profit order, time to close.
+        self.entry_order: dict[int, int | None] = dict.fromkeys(assets)
+        self.stop_id: dict[int, int | None] = dict.fromkeys(assets)
+        self.tp_order: dict[int, int | None] = dict.fromkeys(assets)
+        self.close_at: dict[int, float] = dict.fromkeys(assets, math.inf)
 
     def act(self) -> None:
+        """Manage one asset, picked at random: open a position if flat, else protect or close it."""
         venue = self.model.venue
-        a = self.asset
+        a = self.pick_asset()
         pos = int(venue.ledger.position[self.account, a])
         if pos == 0:
             self._clear(a)
-            self.asset = a = self.pick_asset()
             self._open(a)
             pos = int(venue.ledger.position[self.account, a])
             if pos == 0:
@@ -86,17 +87,17 @@ class LeveragedSpeculator(Trader):
         lots = int(usd / (venue.mid_price(a) * venue.ledger.lot[a]))
         if lots < 1:
             return
-        self.close_at = self.model.now + rnd.expovariate(1.0 / self.holding_s)
+        self.close_at[a] = self.model.now + rnd.expovariate(1.0 / self.holding_s)
         if rnd.random() < self.entry_market_prob:
             venue.market(self.account, a, side, lots)
             return
         book = venue.books[a]
         touch = book.best_bid() if side == BUY else book.best_ask()
         if touch is not None:
-            self.entry_order = venue.limit(self.account, a, side, touch, lots)
+            self.entry_order[a] = venue.limit(self.account, a, side, touch, lots)
 
     def _should_close(self, a: int, pos: int) -> bool:
-        if self.model.now >= self.close_at:
+        if self.model.now >= self.close_at[a]:
             return True
         venue = self.model.venue
         losing = pos * (venue.mark.value[a] - venue.ledger.entry[self.account, a]) < 0
@@ -106,7 +107,7 @@ class LeveragedSpeculator(Trader):
         venue = self.model.venue
         entry = float(venue.ledger.entry[self.account, a])
         d = 1 if pos > 0 else -1
-        if not math.isnan(self.stop_bps) and (self.stop_id is None or self.stop_id not in venue.stops[a].stops):
+        if not math.isnan(self.stop_bps) and (self.stop_id[a] is None or self.stop_id[a] not in venue.stops[a].stops):
             trigger = entry * (1.0 - d * self.stop_bps * 1e-4)
             if not math.isnan(self.stop_level):
                 level = self.stop_level
@@ -116,20 +117,20 @@ class LeveragedSpeculator(Trader):
                 anchored = level * (1.0 - d * self.stop_beyond_bps * 1e-4)
                 if (anchored - entry) * d < 0:
                     trigger = anchored
-            self.stop_id = venue.stop(self.account, a, -d, trigger, abs(pos))
-        if self.tp_order is None or self.tp_order not in venue.books[a]:
+            self.stop_id[a] = venue.stop(self.account, a, -d, trigger, abs(pos))
+        if self.tp_order[a] is None or self.tp_order[a] not in venue.books[a]:
             price = entry * (1.0 + d * self.take_profit_bps * 1e-4)
             tick = venue.books[a].tick_size
             t = int(math.ceil(price / tick)) if d > 0 else int(price / tick)
-            self.tp_order = venue.limit(self.account, a, -d, max(1, t), abs(pos), reduce_only=True)
+            self.tp_order[a] = venue.limit(self.account, a, -d, max(1, t), abs(pos), reduce_only=True)
 
     def _clear(self, a: int) -> None:
         """Cancel this trader's pending entry, stop and take-profit on an asset."""
         venue = self.model.venue
-        for oid in (self.entry_order, self.tp_order):
+        for oid in (self.entry_order[a], self.tp_order[a]):
             if oid is not None:
                 venue.cancel(a, oid)
-        if self.stop_id is not None:
-            venue.cancel_stop(a, self.stop_id)
-        self.entry_order = self.tp_order = self.stop_id = None
-        self.close_at = math.inf
+        if self.stop_id[a] is not None:
+            venue.cancel_stop(a, self.stop_id[a])
+        self.entry_order[a] = self.tp_order[a] = self.stop_id[a] = None
+        self.close_at[a] = math.inf

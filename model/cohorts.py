@@ -111,9 +111,21 @@ class LeveragedCohort(Cohort):
         return self
 
 
+class BetaCohort(Cohort):
+    """Beta traders: keep the other assets moving with the first at their beta (see agents.arbitrage)."""
+
+    strategy: Literal["beta"]
+    size_usd: Param = 20_000.0
+    beta_noise: Param = Field(1.0, description="multiplies each asset's beta, per trader (spread of views)")
+    threshold_bps: Param = Field(15.0, description="mispricing vs the beta target needed before acting, bps")
+    market_prob: Fraction = 0.7
+    max_position_usd: Param = 2_000_000.0
+
+
 CohortSpec = Annotated[
-    Union[MarketMakerCohort, NoiseCohort, FundamentalistCohort, LeveragedCohort], Field(discriminator="strategy")
+    Union[MarketMakerCohort, NoiseCohort, FundamentalistCohort, LeveragedCohort, BetaCohort],
+    Field(discriminator="strategy"),
 ]
-COHORT_STRATEGIES = ("market_maker", "noise", "fundamentalist", "leveraged")
+COHORT_STRATEGIES = ("market_maker", "noise", "fundamentalist", "leveraged", "beta")
 
 

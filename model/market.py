@@ -79,7 +79,11 @@ class MarketModel(mesa.Model):
         n_traders = population_size(scenario)
         n_accounts = n_traders + ShockRunner.accounts_needed(scenario.shocks)
         self.venue = venue_from_scenario(self, scenario, n_accounts)
-        self.fundamental = np.array([a.price for a in scenario.assets], dtype=float)
+        # Fundamental of asset a: start × (first asset's walk)^beta_a × own walk (beta_0 = 0).
+        self._fund_base = np.array([a.price for a in scenario.assets], dtype=float)
+        self._fund_beta = np.array([0.0] + [a.beta for a in scenario.assets[1:]])
+        self._fund_own = np.ones(len(scenario.assets))
+        self.fundamental = self._fund_base.copy()
         self._fund_sigma = np.array([a.fundamental_vol for a in scenario.assets]) * math.sqrt(self.dt / 86400.0)
         self.liquidity_factor = np.ones(len(scenario.assets))
         self.sentiment = np.zeros(n_traders)
@@ -130,7 +134,22 @@ class MarketModel(mesa.Model):
         if i == 0 or len(self._fund_block) == 0:
             self._fund_block = np.exp(self._fund_sigma * self.rng.standard_normal((_BLOCK, len(self.fundamental))))
             i = 0
-        self.fundamental *= self._fund_block[i]
+        self._fund_own *= self._fund_block[i]
+        self._refresh_fundamentals()
+
+    def _refresh_fundamentals(self) -> None:
+        np.multiply(self._fund_base * self._fund_own[0] ** self._fund_beta, self._fund_own, out=self.fundamental)
+
+    def jump_fundamental(self, asset: int, pct: float) -> None:
+        """Move one asset's fundamental by ``pct`` percent (the first asset's carries its followers along)."""
+        self._fund_own[asset] *= 1.0 + pct / 100.0
+        self._refresh_fundamentals()
+
+    def jump_all_fundamentals(self, pct: float) -> None:
+        """Move every fundamental by exactly ``pct`` percent."""
+        g = 1.0 + pct / 100.0
+        self._fund_own *= g / g ** self._fund_beta  # the first asset's share reaches the others through beta
+        self._refresh_fundamentals()
 
     def step(self) -> None:
         """Advance the market by one ``dt``."""

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from agents.arbitrage import BetaTrader
 from agents.market_maker import MarketMaker
 from agents.speculator import LeveragedSpeculator
 from agents.traders import Fundamentalist, NoiseTrader, Trader
-from model.cohorts import Cohort, FundamentalistCohort, LeveragedCohort, MarketMakerCohort, NoiseCohort
+from model.cohorts import (BetaCohort, Cohort, FundamentalistCohort, LeveragedCohort, MarketMakerCohort,
+                           NoiseCohort)
 from model.distributions import draw
 
 
@@ -34,6 +36,7 @@ def build_population(model, scenario) -> tuple[list[Trader], np.ndarray, list[st
     rates: list[np.ndarray] = []
     cohort_of: list[str] = []
     symbols = scenario.symbols
+    betas = [1.0] + [a.beta for a in scenario.assets[1:]]
     for cohort in scenario.population:
         n = cohort.count
         if n == 0:
@@ -43,7 +46,7 @@ def build_population(model, scenario) -> tuple[list[Trader], np.ndarray, list[st
         rates.append(draw(cohort.rate, n, rng))
         leverage = draw(cohort.leverage, n, rng)
         # Python floats, not numpy scalars: agents do scalar arithmetic on them.
-        kwargs = {key: (v.tolist() if isinstance(v, np.ndarray) else v) for key, v in _draw_kwargs(cohort, n, rng).items()}
+        kwargs = {key: (v.tolist() if isinstance(v, np.ndarray) else v) for key, v in _draw_kwargs(cohort, n, rng, betas).items()}
         for k in range(n):
             account = len(traders)
             venue.deposit(account, float(wallet[k]))
@@ -55,7 +58,7 @@ def build_population(model, scenario) -> tuple[list[Trader], np.ndarray, list[st
     return traders, (np.concatenate(rates) if rates else np.zeros(0)), cohort_of
 
 
-def _draw_kwargs(cohort: Cohort, n: int, rng: np.random.Generator) -> dict:
+def _draw_kwargs(cohort: Cohort, n: int, rng: np.random.Generator, betas: list[float]) -> dict:
     """Constructor arguments per strategy: arrays for drawn values, scalars for fixed ones."""
     size = draw(cohort.size_usd, n, rng)
     if isinstance(cohort, MarketMakerCohort):
@@ -78,6 +81,10 @@ def _draw_kwargs(cohort: Cohort, n: int, rng: np.random.Generator) -> dict:
                     stop_window=cohort.stop_cluster.window if cohort.stop_cluster else 0.0,
                     take_profit_bps=draw(cohort.take_profit_bps, n, rng),
                     holding_s=draw(cohort.holding_s, n, rng))
+    if isinstance(cohort, BetaCohort):
+        return dict(size_usd=size, betas=betas, beta_noise=draw(cohort.beta_noise, n, rng),
+                    threshold_bps=draw(cohort.threshold_bps, n, rng), market_prob=cohort.market_prob,
+                    max_position_usd=draw(cohort.max_position_usd, n, rng))
     raise TypeError(f"no agent class for cohort strategy {cohort.strategy!r}")
 
 
@@ -100,4 +107,4 @@ def _stop_levels(cohort: LeveragedCohort, n: int, rng: np.random.Generator) -> n
 
 
 _CLASSES = {"market_maker": MarketMaker, "noise": NoiseTrader, "fundamentalist": Fundamentalist,
-            "leveraged": LeveragedSpeculator}
+            "leveraged": LeveragedSpeculator, "beta": BetaTrader}

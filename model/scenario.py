@@ -22,6 +22,7 @@ from model.distributions import Param, bounds
 from model.cohorts import COHORT_STRATEGIES, CohortSpec
 from model.sentiment import GRAPH_KINDS
 from model.shocks import SHOCK_KINDS, ShockSpec
+from model.targets import EventSpec, TargetSpec
 from model.schema_types import Duration, Strict, Symbol, parse_duration
 from model.yamlio import YamlError, line_of, load_yaml, set_dotted
 
@@ -34,7 +35,9 @@ class AssetSpec(Strict):
     price: float = Field(gt=0, description="start price, USD")
     tick_size: float = Field(gt=0)
     lot_size: float = Field(gt=0)
-    fundamental_vol: float = Field(0.01, ge=0, description="fundamental value volatility per sqrt(day)")
+    fundamental_vol: float = Field(0.01, ge=0, description="fundamental value volatility per sqrt(day) (own part)")
+    beta: float = Field(1.0, ge=0, le=5, description="for assets after the first: the fundamental moves with the "
+                                                     "first asset's to this power, times its own walk")
     tiers: list[tuple[float, float, float]] | None = Field(
         None, description="margin tiers as [notional cap, mmr, max leverage] rows; Binance BTCUSDT if omitted")
 
@@ -130,6 +133,8 @@ class Scenario(Strict):
     network: NetworkSpec = NetworkSpec()
     sentiment: SentimentSpec = SentimentSpec()
     shocks: list[ShockSpec] = Field(default_factory=list)
+    event: EventSpec | None = None
+    targets: list[TargetSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -147,6 +152,10 @@ class Scenario(Strict):
             self._check_network()
         for i, shock in enumerate(self.shocks):
             shock.check(self, i)
+        if self.event is not None and self.event.at >= self.duration:
+            raise ValueError(f"event.at ({self.event.at:g} s) is not before the end of the run ({self.duration:g} s)")
+        if any(t.metric.startswith("event.") for t in self.targets) and self.event is None:
+            raise ValueError("targets on event.* metrics need an event: {at: ..., window: ...} section")
         if self.record_every < self.dt or self.duration < self.dt:
             raise ValueError("record_every and duration must be at least dt")
         if self.start.tzinfo is None:

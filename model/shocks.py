@@ -5,8 +5,9 @@ Kinds:
 * ``market_order``: a whale buys or sells a USD notional on one asset, all
   at once or spread evenly over ``over`` (cause ``shock`` on the tape). The
   whale's account is funded at the start; that deposit is money injected.
-* ``fundamental_jump``: the fundamental value of one asset (or all) jumps by
-  ``pct`` percent.
+* ``fundamental_jump``: the fundamental value of one asset jumps by ``pct``
+  percent (a jump of the first asset carries the others along at their
+  ``beta``), or, with no asset, every fundamental jumps by exactly ``pct``.
 * ``liquidity_withdrawal``: market makers scale their quote sizes by
   ``factor`` for ``duration`` (0 pulls them entirely), then restore them.
 * ``news``: shifts the sentiment of all traders, a random fraction, or the
@@ -144,9 +145,10 @@ class ShockRunner:
         self.log.append({"index": i, "time": now, "kind": shock.kind, "label": shock.label or shock.kind,
                          **m.shock_snapshot()})
         if isinstance(shock, FundamentalJumpShock):
-            idx = range(len(m.fundamental)) if shock.asset is None else [m.scenario.symbols.index(shock.asset)]
-            for a in idx:
-                m.fundamental[a] *= 1.0 + shock.pct / 100.0
+            if shock.asset is None:
+                m.jump_all_fundamentals(shock.pct)
+            else:
+                m.jump_fundamental(m.scenario.symbols.index(shock.asset), shock.pct)
             return
         if isinstance(shock, NewsShock):
             m.mood.apply_news(shock, now)

@@ -1,0 +1,65 @@
+"""Beta traders: keep the other assets moving with the first one.
+
+Crypto trades as one market: when BTC rallies, ETH and the alts follow at
+roughly their beta. A beta trader watches the first asset (the leader) and,
+for one follower per activation, compares the follower's mid with where the
+leader's move says it should be::
+
+    target_a = start_a × (mark_leader / start_leader) ** (beta_a × beta_noise)
+
+It buys a follower trading below its target and sells one above it (by more
+than ``threshold_bps``), within a position limit, with market orders (or
+joining the touch). ``beta_noise`` is drawn per trader, so the crowd's view of
+the beta is spread around the asset's beta.
+"""
+
+from __future__ import annotations
+
+import mesa
+
+from agents.exchange.book import BUY, SELL
+from agents.traders import Trader
+
+
+class BetaTrader(Trader):
+    """Relative-value trader between the leader and its followers."""
+
+    strategy = "beta"
+
+    def __init__(self, model: mesa.Model, account: int, assets: list[int], size_usd: float, betas: list[float],
+                 beta_noise: float, threshold_bps: float, market_prob: float, max_position_usd: float) -> None:
+        super().__init__(model, account, [a for a in assets if a != 0] or assets, size_usd)
+        self.betas = betas
+        self.beta_noise = beta_noise
+        self.threshold_bps = threshold_bps
+        self.market_prob = market_prob
+        self.max_position_usd = max_position_usd
+        venue = model.venue
+        self.start = [venue.last_price(a) for a in range(len(venue.books))]
+
+    def target(self, asset: int) -> float:
+        """Where the follower should trade given the leader's move."""
+        venue = self.model.venue
+        leader_move = venue.mark.value[0] / self.start[0]
+        return self.start[asset] * leader_move ** (self.betas[asset] * self.beta_noise)
+
+    def act(self) -> None:
+        asset = self.pick_asset()
+        if asset == 0:
+            return
+        venue = self.model.venue
+        mid = venue.mid_price(asset)
+        gap_bps = (self.target(asset) / mid - 1.0) * 1e4
+        if abs(gap_bps) < self.threshold_bps:
+            return
+        side = BUY if gap_bps > 0 else SELL
+        if side * self.position_usd(asset) >= self.max_position_usd:
+            return
+        lots = self.lots_for(asset, self.size_usd * min(3.0, abs(gap_bps) / self.threshold_bps))
+        if self.model.random.random() < self.market_prob:
+            venue.market(self.account, asset, side, lots)
+            return
+        book = venue.books[asset]
+        touch = book.best_bid() if side == BUY else book.best_ask()
+        if touch is not None:
+            venue.limit(self.account, asset, side, touch, lots, tif="IOC")
