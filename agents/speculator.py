@@ -11,8 +11,8 @@ up or when it capitulates. So it can hold positions in several assets.
   side (never down), within free collateral and the tier's maximum leverage.
 * Stop (reduce-only stop-market): ``stop_bps`` from entry, or, for traders
   anchored to a level, just beyond that level (``stop_beyond_bps``) when it
-  lies on the losing side of entry. The level is a fixed price, or (``inf``)
-  the recent extreme: the high of the last ``stop_window`` for a short, the
+  lies on the losing side of entry. The level (``stop_levels[asset]``) is a
+  fixed price, or (``inf``) the recent extreme: the high of the last ``stop_window`` for a short, the
   low for a long (``model.recent_range``). Traders drawn without a stop have
   ``stop_bps = NaN``.
 * Take-profit: a reduce-only limit ``take_profit_bps`` from entry.
@@ -39,13 +39,13 @@ class LeveragedSpeculator(Trader):
     strategy = "leveraged"
 
     def __init__(self, model: mesa.Model, account: int, assets: list[int], size_usd: float, long_prob: float,
-                 entry_market_prob: float, stop_bps: float, stop_level: float, stop_beyond_bps: float,
+                 entry_market_prob: float, stop_bps: float, stop_levels: list[float] | None, stop_beyond_bps: float,
                  stop_window: float, take_profit_bps: float, holding_s: float) -> None:
         super().__init__(model, account, assets, size_usd)
         self.long_prob = long_prob
         self.entry_market_prob = entry_market_prob
         self.stop_bps = stop_bps
-        self.stop_level = stop_level
+        self.stop_levels = stop_levels
         self.stop_beyond_bps = stop_beyond_bps
         self.stop_window = stop_window
         self.take_profit_bps = take_profit_bps
@@ -109,8 +109,8 @@ class LeveragedSpeculator(Trader):
         d = 1 if pos > 0 else -1
         if not math.isnan(self.stop_bps) and (self.stop_id[a] is None or self.stop_id[a] not in venue.stops[a].stops):
             trigger = entry * (1.0 - d * self.stop_bps * 1e-4)
-            if not math.isnan(self.stop_level):
-                level = self.stop_level
+            level = math.nan if self.stop_levels is None else self.stop_levels[a]
+            if not math.isnan(level):
                 if math.isinf(level):
                     low, high = self.model.recent_range(a, self.stop_window)
                     level = high if d < 0 else low

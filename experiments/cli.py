@@ -1,6 +1,6 @@
 """The ``squeeze`` command line.
 
-    squeeze run SCENARIO [--seed N] [--out DIR] [--set KEY=VALUE ...] [--no-progress]
+    squeeze run SCENARIO [--seed N] [--seeds N] [--jobs N] [--out DIR] [--set KEY=VALUE ...] [--no-progress]
     squeeze report DIR
     squeeze sweep FILE [--jobs N] [--backend loky|dask] [--scheduler tcp://HOST:PORT] [--quick] [--out DIR]
     squeeze validate SCENARIO [--days N] [--interval 1min] [--reference PRICES.csv] [--out DIR]
@@ -43,6 +43,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from experiments.run import run_scenario, write_run
 
     scenario = load_scenario(args.scenario, parse_overrides(args.set))
+    if args.seeds < 1:
+        raise UsageError(f"--seeds must be at least 1, got {args.seeds}")
+    if args.seeds > 1:
+        return _run_ensemble(scenario, args)
     result = run_scenario(scenario, args.seed, progress=not args.no_progress)
     path = write_run(result, args.out)
     s = result.summary
@@ -50,8 +54,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     for sym, a in s["assets"].items():
         print(f"  {sym}: {a['start_price']:.2f} -> {a['end_price']:.2f} ({a['return_pct']:+.2f}%), "
               f"high {a['high']:.2f}, low {a['low']:.2f}")
+    liq = s["liquidations"]
+    if liq["total_usd"]:
+        print(f"  liquidations: ${liq['total_usd'] / 1e6:,.1f}M, {liq['short_share']:.0%} shorts")
+    if s.get("targets"):
+        print(format_targets(s["targets"]))
     print(f"run folder: {path}")
     print(f"report:     {path / 'index.html'}")
+    return 0
+
+
+def format_targets(rows: list[dict]) -> str:
+    """Target, tolerance, simulated value and pass/fail, one line each."""
+    lines = [f"  {'target':<28} {'range':>24} {'simulated':>12}  result"]
+    for t in rows:
+        value = "-" if t["value"] is None else f"{t['value']:.4g}"
+        lines.append(f"  {t['name']:<28} {'[' + format(t['low'], '.4g') + ', ' + format(t['high'], '.4g') + ']':>24} "
+                     f"{value:>12}  {'pass' if t['passed'] else 'FAIL'}")
+    return "\n".join(lines)
+
+
+def _run_ensemble(scenario, args: argparse.Namespace) -> int:
+    from experiments.ensemble import format_table, run_ensemble, target_table, write_ensemble
+
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    runs = run_ensemble(scenario, seeds, n_jobs=args.jobs, progress=not args.no_progress)
+    table = target_table(scenario, runs)
+    print(format_table(table, runs))
+    path = write_ensemble(args.out, scenario, runs, table)
+    print(f"ensemble folder: {path}")
     return 0
 
 
@@ -99,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default="runs", help="folder to write run folders into (default runs/)")
     r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario key, e.g. --set duration=2h --set population.noise.count=100")
+    r.add_argument("--seeds", type=int, default=1, help="run this many seeds (seed, seed+1, …) and report the "
+                   "targets' median and 10–90%% range")
+    r.add_argument("--jobs", type=int, default=-1, help="parallel jobs for --seeds (default: all cores)")
     r.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     r.set_defaults(func=cmd_run)
 

@@ -1,11 +1,13 @@
 """Plots of a saved run folder (``runs/<id>/``), never of a live model.
 
 :func:`make_run_plots` loads whichever of ``series.parquet``,
-``liquidations.parquet``, ``accounts.parquet`` and ``summary.json`` exist and
-writes every applicable PNG into ``runs/<id>/plots/``. A plot whose input
-columns or files are missing is simply not produced. The market plots live
-in :mod:`experiments.plots_market`; this module holds the leverage, risk and
-sentiment plots plus the registry that drives them all.
+``liquidations.parquet``, ``accounts.parquet``, ``network_*.parquet`` and
+``summary.json`` exist and writes every applicable PNG into
+``runs/<id>/plots/``. A plot whose input columns or files are missing is
+simply not produced. The market plots live in :mod:`experiments.plots_market`,
+the network and sentiment-distribution plots in :mod:`experiments.plots_network`
+and the headline figure in :mod:`experiments.plots_headline`; this module holds
+the leverage, risk and sentiment plots plus the registry that drives them all.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ from experiments.plots_market import (
     plot_price,
     plot_volume,
 )
+from experiments.plots_headline import plot_headline
+from experiments.plots_network import plot_network, plot_sentiment_distribution
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +69,8 @@ class RunData:
     liquidations: pd.DataFrame | None = None
     accounts: pd.DataFrame | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    network_edges: pd.DataFrame | None = None
+    network_nodes: pd.DataFrame | None = None
 
 
 def read_parquet_if_present(path: Path) -> pd.DataFrame | None:
@@ -100,6 +106,8 @@ def load_run(run_dir: Path) -> RunData:
         liquidations=read_parquet_if_present(run_dir / "liquidations.parquet"),
         accounts=read_parquet_if_present(run_dir / "accounts.parquet"),
         summary=read_summary(run_dir),
+        network_edges=read_parquet_if_present(run_dir / "network_edges.parquet"),
+        network_nodes=read_parquet_if_present(run_dir / "network_nodes.parquet"),
     )
 
 
@@ -265,6 +273,7 @@ def plot_sentiment(series: pd.DataFrame | None, summary: dict[str, Any] | None, 
 PlotFn = Callable[[RunData, Path], Path | None]
 
 PLOTS: dict[str, PlotFn] = {
+    "headline": lambda r, out: plot_headline(r.series, r.summary, out),
     "price": lambda r, out: plot_price(r.series, r.summary, out),
     "volume": lambda r, out: plot_volume(r.series, r.summary, out),
     "depth": lambda r, out: plot_depth(r.series, r.summary, out),
@@ -273,6 +282,8 @@ PLOTS: dict[str, PlotFn] = {
     "funding_insurance": lambda r, out: plot_funding_insurance(r.series, r.summary, out),
     "leverage_liquidated": lambda r, out: plot_leverage_liquidated(r.liquidations, r.accounts, out),
     "sentiment": lambda r, out: plot_sentiment(r.series, r.summary, out),
+    "sentiment_distribution": lambda r, out: plot_sentiment_distribution(r.series, r.summary, out),
+    "network": lambda r, out: plot_network(r.network_edges, r.network_nodes, out),
     "depth_heatmap": lambda r, out: plot_depth_heatmap(r.series, r.summary, out),
 }
 """Plot name (also the PNG stem) -> function; the order is the report order."""

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import LogNorm, Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
@@ -282,3 +283,49 @@ def per_asset_plot(series: pd.DataFrame | None, summary: dict[str, Any] | None, 
     axes[-1].set_xlabel("hours since start")
     fig.suptitle(title, fontsize=11)
     return save_figure(fig, out_dir, name)
+
+
+# ----------------------------------------------------------------------- heatmap
+
+LOG_COLOR_RATIO = 100.0
+"""A heatmap uses a log colour scale when its positive values span more than this."""
+
+
+def heatmap_norm(matrix: np.ndarray) -> tuple[Normalize, np.ndarray]:
+    """Colour normalisation for a non-negative ``matrix``, and the matrix to draw.
+
+    Log scale (floored at 1e-4 of the maximum, zeros left blank) when the
+    positive values span more than :data:`LOG_COLOR_RATIO`, else linear from 0.
+    """
+    positive = matrix[np.isfinite(matrix) & (matrix > 0)]
+    if positive.size and positive.max() / positive.min() > LOG_COLOR_RATIO:
+        norm: Normalize = LogNorm(vmin=max(positive.min(), positive.max() * 1e-4), vmax=positive.max())
+        return norm, np.where(matrix > 0, matrix, np.nan)
+    return Normalize(vmin=0.0, vmax=float(positive.max()) if positive.size else 1.0), matrix
+
+
+def draw_heatmap(ax: Axes, x_edges: np.ndarray, y_edges: np.ndarray, matrix: np.ndarray,
+                 cbar_label: str, cmap: str = "viridis", usd: bool = True) -> None:
+    """``pcolormesh`` of ``matrix`` (rows = y bins, columns = x bins) with a slim colorbar.
+
+    The colour scale comes from :func:`heatmap_norm`; ``usd`` formats the
+    colorbar ticks as compact USD amounts.
+    """
+    norm, shown = heatmap_norm(matrix)
+    mesh = ax.pcolormesh(x_edges, y_edges, shown, cmap=cmap, norm=norm, shading="flat")
+    cbar = ax.figure.colorbar(mesh, ax=ax, pad=0.01, fraction=0.04, format=usd_formatter() if usd else None)
+    cbar.set_label(cbar_label, fontsize=8)
+    cbar.ax.tick_params(labelsize=7)
+
+
+def varies(df: pd.DataFrame | None, cols: Iterable[str]) -> list[str]:
+    """Those of ``cols`` that are :func:`present` in ``df`` and not constant."""
+    if df is None:
+        return []
+    out = []
+    for col in present(df, cols):
+        v = values(df, col)
+        v = v[np.isfinite(v)]
+        if v.size and v.max() > v.min():
+            out.append(col)
+    return out

@@ -35,6 +35,7 @@ def asset_summary(series: pd.DataFrame, trades: pd.DataFrame, symbol: str, start
         "low": float(path.min()),
         "return_pct": float((path[-1] / start_price - 1.0) * 100.0),
         "realized_vol": float(r.std() * np.sqrt(86400.0 / record_every)) if len(r) > 1 else 0.0,
+        "max_gain_pct": float((path.max() / start_price - 1.0) * 100.0),
         "max_drawup_pct": max_drawup_pct(path),
         "max_drawdown_pct": max_drawdown_pct(path),
         "trades": int((trades["asset"] == symbol).sum()),
@@ -58,6 +59,56 @@ def liquidation_summary(liq: pd.DataFrame) -> dict:
     }
 
 
+def _log_return_std(series: pd.DataFrame, symbol: str, lo: float, hi: float) -> float:
+    s = series[(series["asset"] == symbol) & (series["time"] > lo) & (series["time"] <= hi)]
+    r = np.diff(np.log(s["last"].to_numpy(dtype=float)))
+    return float(r.std()) if len(r) > 1 else float("nan")
+
+
+def event_summary(event, series: pd.DataFrame, liq: pd.DataFrame, symbols: list[str]) -> dict:
+    """Facts of the event window ``[at, at + window)``: liquidations by side and asset, volatility ratio."""
+    lo, hi = event.at, event.at + event.window
+    w = liq[(liq["time"] >= lo) & (liq["time"] < hi)] if len(liq) else liq
+    total = float(w["notional_usd"].sum()) if len(w) else 0.0
+    by_asset = {sym: float(w.loc[w["asset"] == sym, "notional_usd"].sum()) if len(w) else 0.0 for sym in symbols}
+    short = float(w.loc[w["side"] == "short", "notional_usd"].sum()) if len(w) else 0.0
+    before = _log_return_std(series, symbols[0], lo - event.vol_window, lo)
+    after = _log_return_std(series, symbols[0], lo, lo + event.vol_window)
+    return {
+        "at": lo,
+        "window": event.window,
+        "liquidations_usd": total,
+        "short_share": short / total if total > 0 else None,
+        "liquidations_by_asset_usd": by_asset,
+        "asset_share": {sym: (v / total if total > 0 else None) for sym, v in by_asset.items()},
+        "vol_ratio": after / before if before and before > 0 else None,
+    }
+
+
+def get_dotted(data: dict, key: str):
+    """``data['a']['b']`` for ``key = 'a.b'``; KeyError naming the missing part."""
+    cur = data
+    for part in key.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            raise KeyError(key)
+        cur = cur[part]
+    return cur
+
+
+def evaluate_targets(targets, summary: dict) -> list[dict]:
+    """Each target with its simulated value and whether it lies in range."""
+    rows = []
+    for t in targets:
+        try:
+            value = get_dotted(summary, t.metric)
+        except KeyError:
+            value = None
+        ok = isinstance(value, (int, float)) and t.range[0] <= value <= t.range[1]
+        rows.append({"name": t.name, "metric": t.metric, "low": t.range[0], "high": t.range[1],
+                     "value": value, "passed": bool(ok)})
+    return rows
+
+
 def shock_summary(shocks: list[dict], series: pd.DataFrame) -> list[dict]:
     """Each shock with the mean sentiment before it and an hour after it."""
     out = []
@@ -76,7 +127,7 @@ def summarize(scenario, seed: int, series: pd.DataFrame, trades: pd.DataFrame, l
     per_asset = {a.symbol: asset_summary(series, trades, a.symbol, a.price, scenario.record_every)
                  for a in scenario.assets}
     shocks = facts.pop("shocks", [])
-    return {
+    out = {
         "scenario": scenario.name,
         "seed": int(seed),
         "version": version,
@@ -87,3 +138,8 @@ def summarize(scenario, seed: int, series: pd.DataFrame, trades: pd.DataFrame, l
         "liquidations": liquidation_summary(liquidations),
         "shocks": shock_summary(shocks, series),
     }
+    if scenario.event is not None:
+        out["event"] = event_summary(scenario.event, series, liquidations, scenario.symbols)
+    if scenario.targets:
+        out["targets"] = evaluate_targets(scenario.targets, out)
+    return out

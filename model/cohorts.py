@@ -51,6 +51,8 @@ class MarketMakerCohort(Cohort):
     stress_bps: float = Field(0.0, ge=0, description="a mid move of this many bps within stress_window halves "
                                                       "quote sizes and doubles spacing; 0 turns it off")
     stress_window: Duration = 60.0
+    index_weight: Fraction = Field(0.0, description="share of the gap between index (fundamental) and mid by which "
+                                                     "quotes are centred toward the index; 0 centres on mid")
 
 
 class NoiseCohort(Cohort):
@@ -76,17 +78,18 @@ class FundamentalistCohort(Cohort):
 class StopCluster(Strict):
     """Stops placed just beyond a price level: a named one, or the recent high (shorts) / low (longs)."""
 
-    level: float | Literal["recent_extreme"] = Field(
-        description="a price (e.g. a thrice-rejected high), or recent_extreme: the high (for shorts) or low "
-                    "(for longs) of the last `window`")
+    level: float | dict[str, float] | Literal["recent_extreme"] = Field(
+        description="a price (e.g. a thrice-rejected high), a price per asset symbol, or recent_extreme: the "
+                    "high (for shorts) or low (for longs) of the last `window`")
     window: Duration = Field(6 * 3600.0, description="look-back for recent_extreme")
     share: Fraction = Field(description="share of stop users whose stop sits beyond the level")
     beyond_bps: Param = Field(10.0, description="how far beyond the level, bps")
 
     @model_validator(mode="after")
     def _positive_level(self):
-        if isinstance(self.level, float) and self.level <= 0:
-            raise ValueError("level must be a positive price or recent_extreme")
+        levels = self.level.values() if isinstance(self.level, dict) else [self.level]
+        if any(isinstance(v, float) and v <= 0 for v in levels):
+            raise ValueError("level must be a positive price, a price per asset, or recent_extreme")
         return self
 
 

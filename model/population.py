@@ -46,7 +46,8 @@ def build_population(model, scenario) -> tuple[list[Trader], np.ndarray, list[st
         rates.append(draw(cohort.rate, n, rng))
         leverage = draw(cohort.leverage, n, rng)
         # Python floats, not numpy scalars: agents do scalar arithmetic on them.
-        kwargs = {key: (v.tolist() if isinstance(v, np.ndarray) else v) for key, v in _draw_kwargs(cohort, n, rng, betas).items()}
+        drawn = _draw_kwargs(cohort, n, rng, betas, symbols)
+        kwargs = {key: (v.tolist() if isinstance(v, np.ndarray) else v) for key, v in drawn.items()}
         for k in range(n):
             account = len(traders)
             venue.deposit(account, float(wallet[k]))
@@ -58,15 +59,20 @@ def build_population(model, scenario) -> tuple[list[Trader], np.ndarray, list[st
     return traders, (np.concatenate(rates) if rates else np.zeros(0)), cohort_of
 
 
-def _draw_kwargs(cohort: Cohort, n: int, rng: np.random.Generator, betas: list[float]) -> dict:
-    """Constructor arguments per strategy: arrays for drawn values, scalars for fixed ones."""
+def _draw_kwargs(cohort: Cohort, n: int, rng: np.random.Generator, betas: list[float], symbols: list[str]) -> dict:
+    """Constructor arguments per strategy.
+
+    Per-trader values are numpy arrays or lists of length ``n`` (trader k gets
+    element k); anything else is shared by the whole cohort.
+    """
     size = draw(cohort.size_usd, n, rng)
     if isinstance(cohort, MarketMakerCohort):
         return dict(size_usd=size, levels=cohort.levels, first_bps=draw(cohort.first_bps, n, rng),
                     spacing_bps=draw(cohort.spacing_bps, n, rng), size_growth=cohort.size_growth,
                     skew_bps=cohort.skew_bps, max_inventory_usd=cohort.max_inventory_usd,
                     requote_every=cohort.requote_every, requote_bps=cohort.requote_bps,
-                    stress_bps=cohort.stress_bps, stress_window=cohort.stress_window)
+                    stress_bps=cohort.stress_bps, stress_window=cohort.stress_window,
+                    index_weight=cohort.index_weight)
     if isinstance(cohort, NoiseCohort):
         return dict(size_usd=size, market_prob=cohort.market_prob, offset_bps=draw(cohort.offset_bps, n, rng),
                     max_orders=cohort.max_orders)
@@ -76,13 +82,13 @@ def _draw_kwargs(cohort: Cohort, n: int, rng: np.random.Generator, betas: list[f
     if isinstance(cohort, LeveragedCohort):
         return dict(size_usd=size, long_prob=draw(cohort.long_prob, n, rng),
                     entry_market_prob=cohort.entry_market_prob, stop_bps=_stop_distances(cohort, n, rng),
-                    stop_level=_stop_levels(cohort, n, rng), stop_beyond_bps=draw(
+                    stop_levels=_stop_levels(cohort, n, rng, symbols), stop_beyond_bps=draw(
                         cohort.stop_cluster.beyond_bps if cohort.stop_cluster else 0.0, n, rng),
                     stop_window=cohort.stop_cluster.window if cohort.stop_cluster else 0.0,
                     take_profit_bps=draw(cohort.take_profit_bps, n, rng),
                     holding_s=draw(cohort.holding_s, n, rng))
     if isinstance(cohort, BetaCohort):
-        return dict(size_usd=size, betas=betas, beta_noise=draw(cohort.beta_noise, n, rng),
+        return dict(size_usd=size, betas=[betas] * n, beta_noise=draw(cohort.beta_noise, n, rng),
                     threshold_bps=draw(cohort.threshold_bps, n, rng), market_prob=cohort.market_prob,
                     max_position_usd=draw(cohort.max_position_usd, n, rng))
     raise TypeError(f"no agent class for cohort strategy {cohort.strategy!r}")
@@ -94,16 +100,22 @@ def _stop_distances(cohort: LeveragedCohort, n: int, rng: np.random.Generator) -
     return np.where(rng.random(n) < cohort.stop_prob, dist, np.nan)
 
 
-def _stop_levels(cohort: LeveragedCohort, n: int, rng: np.random.Generator) -> np.ndarray:
-    """The clustered price level per trader that anchors its stop.
+def _stop_levels(cohort: LeveragedCohort, n: int, rng: np.random.Generator, symbols: list[str]) -> list:
+    """Per trader, the price level per asset that anchors its stop, or None where stops follow entry.
 
-    NaN where stops follow entry; ``inf`` stands for "the recent extreme".
+    ``inf`` stands for "the recent extreme"; NaN for an asset the cluster names no level for.
     """
     c = cohort.stop_cluster
     if c is None:
-        return np.full(n, np.nan)
-    level = np.inf if c.level == "recent_extreme" else c.level
-    return np.where(rng.random(n) < c.share, level, np.nan)
+        return [None] * n
+    if c.level == "recent_extreme":
+        per_asset = [np.inf] * len(symbols)
+    elif isinstance(c.level, dict):
+        per_asset = [float(c.level.get(sym, np.nan)) for sym in symbols]
+    else:
+        per_asset = [float(c.level)] * len(symbols)
+    anchored = rng.random(n) < c.share
+    return [per_asset if k else None for k in anchored]
 
 
 _CLASSES = {"market_maker": MarketMaker, "noise": NoiseTrader, "fundamentalist": Fundamentalist,
