@@ -63,3 +63,43 @@ class BetaTrader(Trader):
         touch = book.best_bid() if side == BUY else book.best_ask()
         if touch is not None:
             venue.limit(self.account, asset, side, touch, lots, tif="IOC")
+
+
+class BasisTrader(Trader):
+    """Funding harvester (Rao 2025's basis trader): long the perp when funding is negative, short when positive.
+
+    It stands for the cash-and-carry desks that hold the perp against spot:
+    when speculators crowd one side and the perp trades at a discount to the
+    index (negative funding), it buys the perp to collect funding, and the
+    other way round. Its target position grows with the predicted funding
+    rate, up to ``max_position_usd`` at ``full_rate``; it moves toward the
+    target by ``size_usd`` per activation, joining the touch or (with
+    ``market_prob``) crossing the spread.
+    """
+
+    strategy = "basis"
+
+    def __init__(self, model: mesa.Model, account: int, assets: list[int], size_usd: float, full_rate: float,
+                 max_position_usd: float, market_prob: float) -> None:
+        super().__init__(model, account, assets, size_usd)
+        self.full_rate = full_rate
+        self.max_position_usd = max_position_usd
+        self.market_prob = market_prob
+
+    def act(self) -> None:
+        venue = self.model.venue
+        asset = self.pick_asset()
+        rate = float(venue.funding.predicted()[asset])
+        target = -self.max_position_usd * max(-1.0, min(1.0, rate / self.full_rate))
+        gap = target - self.position_usd(asset)
+        if abs(gap) < 0.5 * self.size_usd:
+            return
+        side = BUY if gap > 0 else SELL
+        lots = self.lots_for(asset, min(abs(gap), self.size_usd))
+        if self.model.random.random() < self.market_prob:
+            venue.market(self.account, asset, side, lots)
+            return
+        book = venue.books[asset]
+        touch = book.best_bid() if side == BUY else book.best_ask()
+        if touch is not None:
+            venue.limit(self.account, asset, side, touch, lots, tif="IOC")

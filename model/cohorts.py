@@ -125,10 +125,20 @@ class BetaCohort(Cohort):
     max_position_usd: Param = 2_000_000.0
 
 
+class BasisCohort(Cohort):
+    """Funding harvesters: long the perp when funding is negative, short when positive (see agents.arbitrage)."""
+
+    strategy: Literal["basis"]
+    size_usd: Param = 200_000.0
+    full_rate: float = Field(0.0003, gt=0, description="predicted funding rate (per period) at which they hold the most")
+    max_position_usd: Param = 20_000_000.0
+    market_prob: Fraction = 0.3
+
+
 CohortSpec = Annotated[
-    Union[MarketMakerCohort, NoiseCohort, FundamentalistCohort, LeveragedCohort, BetaCohort],
+    Union[MarketMakerCohort, NoiseCohort, FundamentalistCohort, LeveragedCohort, BetaCohort, BasisCohort],
     Field(discriminator="strategy"),
 ]
-COHORT_STRATEGIES = ("market_maker", "noise", "fundamentalist", "leveraged", "beta")
+COHORT_STRATEGIES = ("market_maker", "noise", "fundamentalist", "leveraged", "beta", "basis")
 
 

@@ -54,7 +54,7 @@ def venue_from_scenario(model: mesa.Model, scenario: Scenario, n_accounts: int) 
     rules = VenueRules(maker_fee=v.maker_fee, taker_fee=v.taker_fee, liquidation_fee=v.liquidation_fee,
                        insurance_fund=v.insurance_fund, mark_method=v.mark_method, mark_half_life=v.mark_half_life,
                        funding_every=v.funding_every, funding_interest=v.funding_interest,
-                       funding_clamp=v.funding_clamp, fund_unwind_bps=v.fund_unwind_bps, market_band=v.market_band)
+                       funding_clamp=v.funding_clamp, funding_cap=v.funding_cap, fund_unwind_bps=v.fund_unwind_bps, market_band=v.market_band)
     return OrderBookAgent(model, assets, n_accounts, rules)
 
 

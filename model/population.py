@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.arbitrage import BetaTrader
+from agents.arbitrage import BasisTrader, BetaTrader
 from agents.market_maker import MarketMaker
 from agents.speculator import LeveragedSpeculator
 from agents.traders import Fundamentalist, NoiseTrader, Trader
-from model.cohorts import (BetaCohort, Cohort, FundamentalistCohort, LeveragedCohort, MarketMakerCohort,
+from model.cohorts import (BasisCohort, BetaCohort, Cohort, FundamentalistCohort, LeveragedCohort, MarketMakerCohort,
                            NoiseCohort)
 from model.distributions import draw
 
@@ -91,6 +91,9 @@ def _draw_kwargs(cohort: Cohort, n: int, rng: np.random.Generator, betas: list[f
         return dict(size_usd=size, betas=[betas] * n, beta_noise=draw(cohort.beta_noise, n, rng),
                     threshold_bps=draw(cohort.threshold_bps, n, rng), market_prob=cohort.market_prob,
                     max_position_usd=draw(cohort.max_position_usd, n, rng))
+    if isinstance(cohort, BasisCohort):
+        return dict(size_usd=size, full_rate=cohort.full_rate, max_position_usd=draw(cohort.max_position_usd, n, rng),
+                    market_prob=cohort.market_prob)
     raise TypeError(f"no agent class for cohort strategy {cohort.strategy!r}")
 
 
@@ -119,4 +122,4 @@ def _stop_levels(cohort: LeveragedCohort, n: int, rng: np.random.Generator, symb
 
 
 _CLASSES = {"market_maker": MarketMaker, "noise": NoiseTrader, "fundamentalist": Fundamentalist,
-            "leveraged": LeveragedSpeculator, "beta": BetaTrader}
+            "leveraged": LeveragedSpeculator, "beta": BetaTrader, "basis": BasisTrader}

@@ -63,6 +63,7 @@ class VenueSpec(Strict):
     funding_every: Duration = 8 * 3600.0
     funding_interest: float = Field(0.0001, ge=-0.01, le=0.01)
     funding_clamp: float = Field(0.0005, ge=0, le=0.05)
+    funding_cap: float = Field(0.02, gt=0, le=0.1, description="funding rate cap per period (a venue setting)")
     fund_unwind_bps: float = Field(50.0, gt=0, description="the fund works off taken-over positions within this band of mark")
     market_band: float = Field(0.05, gt=0, le=1, description="market orders fill only within this fraction of the mark")
 

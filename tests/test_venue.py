@@ -116,7 +116,7 @@ def test_stops_fire_in_price_order_and_only_reduce():
 
 
 def test_funding_nets_to_zero_and_longs_pay_when_the_perp_trades_rich():
-    venue = make_venue(fund=1e6, funding_every=10.0)
+    venue = make_venue(fund=1e6, funding_every=10.0, funding_cap=0.05)
     venue.limit(MM, 0, BUY, 1000, 30)
     venue.market(OTHER, 0, SELL, 30)        # OTHER short 30, MM long 30
     venue.limit(MM, 0, BUY, 1020, 5)
@@ -130,3 +130,13 @@ def test_funding_nets_to_zero_and_longs_pay_when_the_perp_trades_rich():
     assert after[0] < before[0] and after[1] > before[1]   # long paid, short received
     assert venue.funding.last_rate[0] == pytest.approx(0.025 + max(min(0.0001 - 0.025, 0.0005), -0.0005))
     assert venue_violations(venue) == []
+
+
+def test_funding_rate_clamp_and_cap():
+    from agents.exchange.funding import funding_rate
+
+    assert funding_rate(0.0) == pytest.approx(0.0001)          # no premium: the interest rate
+    assert funding_rate(0.0003) == pytest.approx(0.0001)       # premium within ±0.05% of interest: interest
+    assert funding_rate(0.001) == pytest.approx(0.0005)        # beyond it: premium less the clamp
+    assert funding_rate(-0.002) == pytest.approx(-0.002 + 0.0005)
+    assert funding_rate(0.5, cap=0.02) == 0.02 and funding_rate(-0.5, cap=0.02) == -0.02

@@ -12,7 +12,8 @@ index. In a single-venue model the *index* is the asset's fundamental value
 
 Funding. Every ``funding_every`` seconds, with P̄ the time-weighted premium
 index since the last payment (sampled each step as ``(mid - index)/index``),
-the rate is ``F = P̄ + clamp(interest - P̄, ±clamp)`` and each position pays
+the rate is ``F = P̄ + clamp(interest - P̄, ±clamp)``, capped at ±``cap``
+(real venues cap funding per contract; FACTS gives only the clamp), and each position pays
 ``position notional at mark × F`` (longs pay shorts when F > 0).
 """
 
@@ -26,9 +27,10 @@ import numpy as np
 MARK_METHODS = ("median", "ema", "last", "mid")
 
 
-def funding_rate(premium: float, interest: float = 0.0001, clamp: float = 0.0005) -> float:
-    """Funding rate from a mean premium index, clamped as on Binance."""
-    return premium + min(max(interest - premium, -clamp), clamp)
+def funding_rate(premium: float, interest: float = 0.0001, clamp: float = 0.0005, cap: float = 0.02) -> float:
+    """Funding rate from a mean premium index, clamped as on Binance, then capped at ±``cap``."""
+    rate = premium + min(max(interest - premium, -clamp), clamp)
+    return min(max(rate, -cap), cap)
 
 
 @dataclass
@@ -74,6 +76,7 @@ class FundingClock:
     interest: float
     clamp: float
     n_assets: int
+    cap: float = 0.02
 
     def __post_init__(self) -> None:
         self.premium_sum = np.zeros(self.n_assets)
@@ -89,7 +92,7 @@ class FundingClock:
     def predicted(self) -> np.ndarray:
         """The rate that would be paid if funding were due now."""
         p = self.premium_sum / max(self.samples, 1)
-        return np.array([funding_rate(x, self.interest, self.clamp) for x in p])
+        return np.array([funding_rate(x, self.interest, self.clamp, self.cap) for x in p])
 
     def due(self, now: float) -> np.ndarray | None:
         """The rates to pay if funding is due at ``now`` (and reset), else None."""

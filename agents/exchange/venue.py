@@ -66,6 +66,7 @@ class VenueRules:
     funding_every: float = 8 * 3600.0
     funding_interest: float = 0.0001
     funding_clamp: float = 0.0005
+    funding_cap: float = 0.02
     fund_unwind_bps: float = 50.0
     market_band: float = 0.05  # price protection: market orders fill within this band around the mark
 
@@ -96,7 +97,8 @@ class OrderBookAgent(mesa.Agent):
         self.last_tick = [b.to_tick(a.price) for b, a in zip(self.books, assets)]
         prices = np.array([a.price for a in assets], dtype=float)
         self.mark = MarkPrice(rules.mark_method, rules.mark_half_life, getattr(model, "dt", 1.0), prices)
-        self.funding = FundingClock(rules.funding_every, rules.funding_interest, rules.funding_clamp, len(assets))
+        self.funding = FundingClock(rules.funding_every, rules.funding_interest, rules.funding_clamp, len(assets),
+                                    rules.funding_cap)
         self.funding_net: list[tuple[float, float]] = []  # (net, gross) payments per funding time and asset
         self.stops = [StopBook() for _ in assets]
         self.watch = [LiquidationWatch(n_traders + 1) for _ in assets]
