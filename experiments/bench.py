@@ -45,8 +45,11 @@ def run_bench(quick: bool = False, scenario: Path | None = None) -> dict:
     print("Order book throughput (50% limit / 20% market / 30% cancel, BTC-like ticks and lots)")
     print(f"  fast book:      {book['fast']['orders_per_s']:>12,.0f} orders/s  (n={book['fast']['n']:,})")
     if book.get("reference"):
-        print(f"  reference book: {book['reference']['orders_per_s']:>12,.0f} orders/s  (n={book['reference']['n']:,})")
-        print(f"  ratio fast/reference: {book['ratio']:.1f}x")
+        print(f"  fast book:      {book['fast_at_ref_n']['orders_per_s']:>12,.0f} orders/s  (n={ref_n:,})")
+        print(f"  reference book: {book['reference']['orders_per_s']:>12,.0f} orders/s  (n={ref_n:,})")
+        print(f"  ratio fast/reference at n={ref_n:,}: {book['ratio_fast_over_reference']:.1f}x")
+    else:
+        print(f"  ({book.get('note')})")
     print(f'  reproduce: python -c "from experiments.bench_book import compare_books; '
           f'print(compare_books(n={n}, seed=0, ref_n={ref_n}))"')
     path = scenario or ROOT / "scenarios" / "calm.yaml"

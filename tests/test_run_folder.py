@@ -77,3 +77,15 @@ def test_never_overwrites_an_earlier_run(tmp_path, monkeypatch):
     second = run_mod.write_run(result, tmp_path, make_report=False)
     assert first != second and marker.read_text() == "keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fixed-name", "fixed-name-2"]
+
+
+def test_bench_quick_prints_figures_and_commands(capsys, monkeypatch):
+    import experiments.bench as bench
+
+    monkeypatch.setattr(bench, "end_to_end", lambda path, seed=1, overrides=None: {
+        "scenario": "calm", "simulated_s": 7200.0, "wall_s": 1.0, "orders": 10, "cancels": 5, "trades": 3,
+        "orders_per_s": 15.0, "sim_s_per_wall_s": 7200.0})
+    assert main(["bench", "--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "ratio fast/reference" in out and "orders/s" in out
+    assert out.count("reproduce:") == 2
