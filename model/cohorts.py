@@ -51,8 +51,6 @@ class MarketMakerCohort(Cohort):
     stress_bps: float = Field(0.0, ge=0, description="a mid move of this many bps within stress_window halves "
                                                       "quote sizes and doubles spacing; 0 turns it off")
     stress_window: Duration = 60.0
-    index_weight: Fraction = Field(0.0, description="share of the gap between index (fundamental) and mid by which "
-                                                     "quotes are centred toward the index; 0 centres on mid")
 
 
 class NoiseCohort(Cohort):

@@ -71,8 +71,7 @@ def _draw_kwargs(cohort: Cohort, n: int, rng: np.random.Generator, betas: list[f
                     spacing_bps=draw(cohort.spacing_bps, n, rng), size_growth=cohort.size_growth,
                     skew_bps=cohort.skew_bps, max_inventory_usd=cohort.max_inventory_usd,
                     requote_every=cohort.requote_every, requote_bps=cohort.requote_bps,
-                    stress_bps=cohort.stress_bps, stress_window=cohort.stress_window,
-                    index_weight=cohort.index_weight)
+                    stress_bps=cohort.stress_bps, stress_window=cohort.stress_window)
     if isinstance(cohort, NoiseCohort):
         return dict(size_usd=size, market_prob=cohort.market_prob, offset_bps=draw(cohort.offset_bps, n, rng),
                     max_orders=cohort.max_orders)
