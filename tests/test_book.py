@@ -40,7 +40,7 @@ def snapshot(book: LimitOrderBook) -> tuple:
 
 def as_tuple(m: Match) -> tuple:
     """A Match's fields as a comparable tuple."""
-    return (m.fills, m.order_id, m.filled, m.cancelled, m.rejected)
+    return (list(m.fills), m.order_id, m.filled, list(m.cancelled), m.rejected)
 
 
 # --------------------------------------------------------------------------- differential
@@ -285,7 +285,7 @@ def test_post_only_rejected_when_crossing() -> None:
     book.submit_limit(1, SELL, 1000, 5)
     before = snapshot(book)
     m = book.submit_limit(2, BUY, 1000, 1, "POST")
-    assert m.rejected and m.order_id is None and m.fills == []
+    assert m.rejected and m.order_id is None and list(m.fills) == []
     assert snapshot(book) == before
     ok = book.submit_limit(2, BUY, 999, 1, "POST")
     assert not ok.rejected and ok.order_id is not None
@@ -303,7 +303,7 @@ def test_ioc_leaves_nothing_resting() -> None:
 def test_market_order_into_empty_book_fills_nothing() -> None:
     book = new_book()
     m = book.submit_market(1, BUY, 10)
-    assert m.fills == [] and m.filled == 0 and m.order_id is None
+    assert list(m.fills) == [] and m.filled == 0 and m.order_id is None
     assert len(book) == 0 and book.n_fills == 0
 
 

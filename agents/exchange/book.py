@@ -21,8 +21,6 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
-from dataclasses import dataclass, field
-
 import numpy as np
 
 BUY = 1
@@ -36,12 +34,15 @@ class OrderError(ValueError):
     """An order the book cannot accept; the book is left unchanged."""
 
 
-@dataclass(slots=True)
+_NONE: tuple = ()  # shared empty result for submissions that matched nothing
+
+
 class Match:
     """What one submission did.
 
     Attributes:
-        fills: ``(maker_order_id, maker_owner, tick, qty)`` per fill, in order.
+        fills: ``(maker_order_id, maker_owner, tick, qty)`` per fill, in order (a
+            sequence: an empty tuple when nothing matched).
         order_id: id of the resting remainder, or None if nothing rests.
         filled: total lots filled.
         cancelled: resting order ids cancelled by self-trade prevention,
@@ -49,11 +50,25 @@ class Match:
         rejected: True for a post-only order that would have crossed.
     """
 
-    fills: list[tuple[int, int, int, int]] = field(default_factory=list)
-    order_id: int | None = None
-    filled: int = 0
-    cancelled: list[tuple[int, int, int, int]] = field(default_factory=list)
-    rejected: bool = False
+    __slots__ = ("fills", "order_id", "filled", "cancelled", "rejected")
+
+    def __init__(self, fills=_NONE, order_id: int | None = None, filled: int = 0, cancelled=_NONE,
+                 rejected: bool = False) -> None:
+        self.fills = fills
+        self.order_id = order_id
+        self.filled = filled
+        self.cancelled = cancelled
+        self.rejected = rejected
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Match):
+            return NotImplemented
+        return (list(self.fills), self.order_id, self.filled, list(self.cancelled), self.rejected) == (
+            list(other.fills), other.order_id, other.filled, list(other.cancelled), other.rejected)
+
+    def __repr__(self) -> str:
+        return (f"Match(fills={list(self.fills)}, order_id={self.order_id}, filled={self.filled}, "
+                f"cancelled={list(self.cancelled)}, rejected={self.rejected})")
 
 
 class LimitOrderBook:
@@ -217,13 +232,15 @@ class LimitOrderBook:
             raise OrderError(f"limit price must be a positive whole number of ticks, got {tick!r}")
         if tif not in ("GTC", "IOC", "POST"):
             raise OrderError(f"unknown time in force {tif!r}")
-        tick = int(tick)
+        tick, qty = int(tick), int(qty)
+        opp = self._best(-side)
+        crosses = opp is not None and (opp <= tick if side == BUY else opp >= tick)
+        if not crosses:  # the common passive case: nothing to match
+            return Match(order_id=None if tif == "IOC" else self._rest(owner, side, tick, qty))
         if tif == "POST":
-            opp = self._best(-side)
-            if opp is not None and (opp <= tick if side == BUY else opp >= tick):
-                return Match(rejected=True)
-        m = self._match(owner, side, int(qty), tick)
-        rest = int(qty) - m.filled
+            return Match(rejected=True)
+        m = self._match(owner, side, qty, tick)
+        rest = qty - m.filled
         if rest > 0 and tif != "IOC":
             m.order_id = self._rest(owner, side, tick, rest)
         return m
@@ -279,9 +296,13 @@ class LimitOrderBook:
             del self._queues[i][tick]
 
     def _match(self, owner: int, side: int, qty: int, limit: int | None) -> Match:
-        m = Match()
+        m = Match([], cancelled=[])
         j = 1 if side == BUY else 0  # the side being hit
         queues, level_qty, orders = self._queues[j], self._level_qty[j], self._orders
+        fills = m.fills
+        t_time, t_tick, t_qty, t_side = self.tape_time, self.tape_tick, self.tape_qty, self.tape_side
+        t_taker, t_maker, t_cause = self.tape_taker, self.tape_maker, self.tape_cause
+        now, cause = self.time, self.cause
         remaining = qty
         while remaining:
             best = self._best(-side)
@@ -309,22 +330,19 @@ class LimitOrderBook:
                     del orders[oid]
                 else:
                     o[_QTY] -= q
-                m.fills.append((oid, maker, best, q))
-                self._record(best, q, side, owner, maker)
+                fills.append((oid, maker, best, q))
+                t_time.append(now)
+                t_tick.append(best)
+                t_qty.append(q)
+                t_side.append(side)
+                t_taker.append(owner)
+                t_maker.append(maker)
+                t_cause.append(cause)
             if not queue or level_qty[best] == 0:
                 del queues[best]
                 del level_qty[best]
         m.filled = qty - remaining
         return m
-
-    def _record(self, tick: int, qty: int, side: int, taker: int, maker: int) -> None:
-        self.tape_time.append(self.time)
-        self.tape_tick.append(tick)
-        self.tape_qty.append(qty)
-        self.tape_side.append(side)
-        self.tape_taker.append(taker)
-        self.tape_maker.append(maker)
-        self.tape_cause.append(self.cause)
 
     @property
     def n_fills(self) -> int:

@@ -67,7 +67,7 @@ class ReferenceBook:
             raise OrderError(f"quantity must be a positive whole number of lots, got {qty!r}")
 
     def _match(self, owner: int, side: int, qty: int, limit: int | None) -> Match:
-        m = Match()
+        m = Match([], cancelled=[])
         remaining = qty
         for o in self._side_sorted(-side):
             if remaining == 0:
