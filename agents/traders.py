@@ -20,11 +20,73 @@ How sentiment drives behaviour (neutral sentiment changes nothing):
 
 from __future__ import annotations
 
+import math
+import weakref
 from collections import deque
 
 import mesa
 
 from agents.exchange.book import BUY, SELL
+
+_MAX_RATIO = 3.0  # how far recent volatility may sway behaviour: at most threefold either way
+
+
+class RecentVolatility:
+    """Realised volatility of each asset's recorded last price, recent against usual.
+
+    What a trader reads off a chart: the root-mean-square return per record
+    interval over a recent window, against the same over a longer one.
+    Prefix sums of squared log returns are extended lazily whenever the
+    recorder has written new rows, so a query costs O(1) however many traders
+    ask. One instance is shared by every agent of a model (`recent_volatility`).
+    """
+
+    def __init__(self, model: mesa.Model) -> None:
+        self.model = model
+        self.n = 0
+        self.cum: list[list[float]] = []
+
+    def _update(self) -> None:
+        """Extend the prefix sums over the rows recorded since the last call."""
+        rec = self.model.recorder
+        if rec.n == self.n:
+            return
+        last = rec.data["last"]
+        if not self.cum:
+            self.cum = [[0.0] for _ in range(last.shape[1])]
+        for a, cum in enumerate(self.cum):
+            for i in range(max(1, self.n), rec.n):
+                r = math.log(last[i, a] / last[i - 1, a])
+                cum.append(cum[-1] + r * r)
+        self.n = rec.n
+
+    def ratio(self, asset: int, window_s: float, reference_s: float) -> float:
+        """Recent over usual volatility of one asset, clipped to [1/3, 3].
+
+        Recent is the last ``window_s``, usual the last ``reference_s`` (each at
+        least one record and at most the whole run); 1 while either is unknown.
+        """
+        self._update()
+        if self.n < 2:
+            return 1.0
+        cum, every = self.cum[asset], self.model.scenario.record_every
+        k = min(len(cum) - 1, max(1, int(window_s // every)))
+        k_ref = min(len(cum) - 1, max(1, int(reference_s // every)))
+        recent, ref = (cum[-1] - cum[-1 - k]) / k, (cum[-1] - cum[-1 - k_ref]) / k_ref
+        if not recent > 0 or not ref > 0:
+            return 1.0
+        return min(_MAX_RATIO, max(1.0 / _MAX_RATIO, math.sqrt(recent / ref)))
+
+
+_GAUGES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def recent_volatility(model: mesa.Model) -> RecentVolatility:
+    """The model's shared `RecentVolatility` (made on first use)."""
+    gauge = _GAUGES.get(model)
+    if gauge is None:
+        gauge = _GAUGES[model] = RecentVolatility(model)
+    return gauge
 
 
 class Trader(mesa.Agent):
@@ -76,20 +138,46 @@ class Trader(mesa.Agent):
 class NoiseTrader(Trader):
     """Zero-intelligence liquidity: random side, market or limit orders.
 
-    Limit orders rest at the touch on their own side plus an exponentially
-    distributed distance with mean ``offset_bps``, so the average book is
-    deepest near the quote and thins outward. Beyond ``max_orders`` resting
-    orders, the oldest is cancelled.
+    Limit orders rest at the touch on their own side plus a random distance
+    with scale ``offset_bps``: exponential by default, so the average book is
+    deepest near the quote; with ``offset_alpha`` > 0 a power law
+    ``P(d > x) = (1 + x / offset_bps) ** -offset_alpha`` (Bouchaud, Mézard &
+    Potters 2002), capped at ``max_offset_bps``. Beyond ``max_orders``
+    resting orders, the oldest is cancelled.
+
+    Each order's size is ``size_usd`` times an exponential draw of mean 1, or,
+    with ``size_alpha`` > 1, a Pareto draw of mean 1 (before its cap at
+    ``max_size_factor``) and tail exponent ``size_alpha``: trade sizes are
+    power-law distributed (Gopikrishnan et al. 2000).
+
+    Attention (``attention`` > 0): the trader acts on only a share of its
+    activations, ``attention_base × (σ_recent / σ_usual) ** attention``
+    (at most 1), where σ_recent is the volatility of the last
+    ``attention_horizon`` and σ_usual that of the last ``attention_reference``
+    (their ratio clipped to [1/3, 3]). Traders pile in after big moves and
+    drift away in quiet markets, so order flow excites itself, as a Hawkes
+    process does; the cohort's ``rate`` is then its rate at full attention.
     """
 
     strategy = "noise"
 
     def __init__(self, model: mesa.Model, account: int, assets: list[int], size_usd: float,
-                 market_prob: float, offset_bps: float, max_orders: int) -> None:
+                 market_prob: float, offset_bps: float, max_orders: int, offset_alpha: float = 0.0,
+                 max_offset_bps: float = 500.0, size_alpha: float = 0.0, max_size_factor: float = 50.0,
+                 attention: float = 0.0, attention_base: float = 1.0, attention_horizon: float = 1800.0,
+                 attention_reference: float = 86400.0) -> None:
         super().__init__(model, account, assets, size_usd)
         self.market_prob = market_prob
         self.offset_bps = offset_bps
         self.max_orders = max_orders
+        self.offset_alpha = offset_alpha
+        self.max_offset_bps = max_offset_bps
+        self.size_alpha = size_alpha
+        self.max_size_factor = max_size_factor
+        self.attention = attention
+        self.attention_base = attention_base
+        self.attention_horizon = attention_horizon
+        self.attention_reference = attention_reference
         self.orders: deque[tuple[int, int]] = deque()
 
     def choose_side(self) -> int:
@@ -97,11 +185,35 @@ class NoiseTrader(Trader):
         p_buy = 0.5 * (1.0 + self.model.behaviour.side_weight * self.mood())
         return BUY if self.model.random.random() < p_buy else SELL
 
+    def attentive(self, asset: int) -> bool:
+        """Whether this activation turns into an order (always, without attention)."""
+        if self.attention <= 0:
+            return True
+        ratio = recent_volatility(self.model).ratio(asset, self.attention_horizon, self.attention_reference)
+        return self.model.random.random() < self.attention_base * ratio ** self.attention
+
+    def size_factor(self) -> float:
+        """Random multiple of ``size_usd`` for one order (mean about 1)."""
+        rnd = self.model.random
+        if self.size_alpha > 1:
+            a = self.size_alpha
+            return min(self.max_size_factor, (a - 1.0) / a * rnd.paretovariate(a))
+        return rnd.expovariate(1.0)
+
+    def offset_factor(self) -> float:
+        """Random distance of a limit order behind the touch, in units of ``offset_bps``."""
+        rnd = self.model.random
+        if self.offset_alpha > 0:
+            return min(self.max_offset_bps / self.offset_bps, rnd.paretovariate(self.offset_alpha) - 1.0)
+        return rnd.expovariate(1.0)
+
     def act(self) -> None:
         venue, rnd = self.model.venue, self.model.random
         asset = self.pick_asset()
+        if not self.attentive(asset):
+            return
         side = self.choose_side()
-        lots = self.lots_for(asset, self.size_usd * rnd.expovariate(1.0))
+        lots = self.lots_for(asset, self.size_usd * self.size_factor())
         if rnd.random() < self.market_prob:
             venue.market(self.account, asset, side, lots)
         else:
@@ -109,7 +221,7 @@ class NoiseTrader(Trader):
             touch = book.best_bid() if side == BUY else book.best_ask()
             if touch is None:
                 touch = venue.last_tick[asset]
-            dist = max(0, int(touch * self.offset_bps * 1e-4 * rnd.expovariate(1.0)))
+            dist = max(0, int(touch * self.offset_bps * 1e-4 * self.offset_factor()))
             oid = venue.limit(self.account, asset, side, touch - side * dist, lots)
             if oid is not None:
                 self.orders.append((asset, oid))

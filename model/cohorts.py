@@ -11,7 +11,7 @@ from typing import Annotated, Literal, Union
 from pydantic import Field, model_validator
 
 from model.distributions import Param, bounds
-from model.schema_types import Duration, Fraction, Strict, Symbol
+from model.schema_types import Duration, Fraction, Offset, Strict, Symbol
 
 class Cohort(Strict):
     """Fields every cohort has."""
@@ -51,6 +51,18 @@ class MarketMakerCohort(Cohort):
     stress_bps: float = Field(0.0, ge=0, description="a mid move of this many bps within stress_window halves "
                                                       "quote sizes and doubles spacing; 0 turns it off")
     stress_window: Duration = 60.0
+    index_weight: Fraction = Field(0.0, description="share of the gap between quote centre and index (fundamental) "
+                                                     "closed each step; 0 ignores the index")
+    refill_every: Offset = Field(0.0, description="put filled ladder levels back this often between requotes; "
+                                                    "0 turns it off")
+    vol_exponent: float = Field(0.0, ge=0, description="quote sizes divided and spacing multiplied by (recent / usual "
+                                                       "volatility) ** vol_exponent; 0 turns it off")
+    vol_horizon: Duration = Field(1800.0, description="window of the recent volatility")
+    vol_reference: Duration = Field(86400.0, description="window of the usual volatility")
+    flow_impact_bps: float = Field(0.0, ge=0, description="quote centre shift, bps per $1M of net taker buying on "
+                                                          "the tape (adverse selection); 0 turns it off")
+    mid_weight: Fraction = Field(1.0, description="with flow_impact_bps: share of the gap between quote centre "
+                                                  "and mid closed each step; 1 centres on mid")
 
 
 class NoiseCohort(Cohort):
@@ -61,6 +73,26 @@ class NoiseCohort(Cohort):
     size_usd: Param = 2_000.0
     offset_bps: Param = Field(5.0, description="limit distance from the touch on its own side, bps")
     max_orders: int = Field(3, ge=1, description="resting orders kept; the oldest is cancelled beyond this")
+    offset_alpha: float = Field(0.0, ge=0, description="0: exponential limit distances of mean offset_bps; > 0: power "
+                                                       "law P(d > x) = (1 + x/offset_bps)^-offset_alpha")
+    max_offset_bps: float = Field(500.0, gt=0, description="cap on the power-law limit distance, bps")
+    size_alpha: float = Field(0.0, ge=0, description="0: exponential order sizes of mean size_usd; > 1: Pareto sizes "
+                                                     "of mean size_usd with this tail exponent")
+    max_size_factor: float = Field(50.0, gt=0, description="cap on a Pareto order size, in multiples of size_usd")
+    attention: float = Field(0.0, ge=0, description="act on attention_base * (recent / usual volatility) ** attention "
+                                                    "of activations (at most all); 0: act on every activation")
+    attention_base: Fraction = Field(1.0, description="share of activations acted on at usual volatility")
+    attention_horizon: Param = Field(1800.0, description="window of the recent volatility, seconds")
+    attention_reference: Duration = Field(86400.0, description="window of the usual volatility")
+
+    @model_validator(mode="after")
+    def _size_tail_and_horizon(self):
+        if 0 < self.size_alpha <= 1:
+            raise ValueError("size_alpha must be above 1 (a finite mean), or 0 for exponential sizes")
+        lo, _ = bounds(self.attention_horizon)
+        if lo < 0:
+            raise ValueError(f"attention_horizon must never be negative (lowest possible value {lo}); add min")
+        return self
 
 
 class FundamentalistCohort(Cohort):

@@ -71,10 +71,18 @@ def _draw_kwargs(cohort: Cohort, n: int, rng: np.random.Generator, betas: list[f
                     spacing_bps=draw(cohort.spacing_bps, n, rng), size_growth=cohort.size_growth,
                     skew_bps=cohort.skew_bps, max_inventory_usd=cohort.max_inventory_usd,
                     requote_every=cohort.requote_every, requote_bps=cohort.requote_bps,
-                    stress_bps=cohort.stress_bps, stress_window=cohort.stress_window)
+                    stress_bps=cohort.stress_bps, stress_window=cohort.stress_window,
+                    index_weight=cohort.index_weight, refill_every=cohort.refill_every,
+                    vol_exponent=cohort.vol_exponent, vol_horizon=cohort.vol_horizon,
+                    vol_reference=cohort.vol_reference, flow_impact_bps=cohort.flow_impact_bps,
+                    mid_weight=cohort.mid_weight)
     if isinstance(cohort, NoiseCohort):
         return dict(size_usd=size, market_prob=cohort.market_prob, offset_bps=draw(cohort.offset_bps, n, rng),
-                    max_orders=cohort.max_orders)
+                    max_orders=cohort.max_orders, offset_alpha=cohort.offset_alpha,
+                    max_offset_bps=cohort.max_offset_bps, size_alpha=cohort.size_alpha,
+                    max_size_factor=cohort.max_size_factor, attention=cohort.attention,
+                    attention_base=cohort.attention_base, attention_horizon=draw(cohort.attention_horizon, n, rng),
+                    attention_reference=cohort.attention_reference)
     if isinstance(cohort, FundamentalistCohort):
         return dict(size_usd=size, threshold_bps=draw(cohort.threshold_bps, n, rng),
                     market_prob=cohort.market_prob, max_position_usd=draw(cohort.max_position_usd, n, rng))
