@@ -56,13 +56,7 @@ class BetaTrader(Trader):
         if side * self.position_usd(asset) >= self.max_position_usd:
             return
         lots = self.lots_for(asset, self.size_usd * min(3.0, abs(gap_bps) / self.threshold_bps))
-        if self.model.random.random() < self.market_prob:
-            venue.market(self.account, asset, side, lots)
-            return
-        book = venue.books[asset]
-        touch = book.best_bid() if side == BUY else book.best_ask()
-        if touch is not None:
-            venue.limit(self.account, asset, side, touch, lots, tif="IOC")
+        self.take_or_join(asset, side, lots, self.market_prob, tif="IOC")
 
 
 class BasisTrader(Trader):
@@ -96,10 +90,4 @@ class BasisTrader(Trader):
             return
         side = BUY if gap > 0 else SELL
         lots = self.lots_for(asset, min(abs(gap), self.size_usd))
-        if self.model.random.random() < self.market_prob:
-            venue.market(self.account, asset, side, lots)
-            return
-        book = venue.books[asset]
-        touch = book.best_bid() if side == BUY else book.best_ask()
-        if touch is not None:
-            venue.limit(self.account, asset, side, touch, lots, tif="IOC")
+        self.take_or_join(asset, side, lots, self.market_prob, tif="IOC")

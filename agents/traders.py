@@ -122,6 +122,19 @@ class Trader(mesa.Agent):
         venue = self.model.venue
         return float(venue.ledger.position[self.account, asset] * venue.ledger.lot[asset] * venue.mid_price(asset))
 
+    def take_or_join(self, asset: int, side: int, lots: int, market_prob: float, tif: str = "GTC") -> int | None:
+        """Cross the spread (a market order, with probability ``market_prob``) or join the touch.
+
+        Returns the id of the resting limit order, if one rests.
+        """
+        venue = self.model.venue
+        if self.model.random.random() < market_prob:
+            venue.market(self.account, asset, side, lots)
+            return None
+        book = venue.books[asset]
+        touch = book.best_bid() if side == BUY else book.best_ask()
+        return None if touch is None else venue.limit(self.account, asset, side, touch, lots, tif=tif)
+
     def mood(self) -> float:
         """This trader's sentiment in [-1, 1]."""
         return float(self.model.sentiment[self.account])
@@ -257,12 +270,6 @@ class Fundamentalist(Trader):
         if side * self.position_usd(asset) >= self.max_position_usd:
             return
         lots = self.lots_for(asset, self.size_usd * min(3.0, abs(gap_bps) / self.threshold_bps))
-        if self.model.random.random() < self.market_prob:
-            venue.market(self.account, asset, side, lots)
-            return
-        book = venue.books[asset]
-        touch = book.best_bid() if side == BUY else book.best_ask()
-        if touch is not None:
-            oid = venue.limit(self.account, asset, side, touch, lots)
-            if oid is not None:
-                self.order = (asset, oid)
+        oid = self.take_or_join(asset, side, lots, self.market_prob)
+        if oid is not None:
+            self.order = (asset, oid)

@@ -16,7 +16,6 @@ Kinds:
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 import numpy as np

@@ -9,7 +9,6 @@ that positions net to zero per asset and that no book is crossed at rest.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from experiments.run import run_scenario
