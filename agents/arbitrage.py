@@ -47,16 +47,8 @@ class BetaTrader(Trader):
         asset = self.pick_asset()
         if asset == 0:
             return
-        venue = self.model.venue
-        mid = venue.mid_price(asset)
-        gap_bps = (self.target(asset) / mid - 1.0) * 1e4
-        if abs(gap_bps) < self.threshold_bps:
-            return
-        side = BUY if gap_bps > 0 else SELL
-        if side * self.position_usd(asset) >= self.max_position_usd:
-            return
-        lots = self.lots_for(asset, self.size_usd * min(3.0, abs(gap_bps) / self.threshold_bps))
-        self.take_or_join(asset, side, lots, self.market_prob, tif="IOC")
+        self.lean_toward(asset, self.target(asset), self.threshold_bps, self.max_position_usd, self.market_prob,
+                         tif="IOC")
 
 
 class BasisTrader(Trader):

@@ -135,6 +135,22 @@ class Trader(mesa.Agent):
         touch = book.best_bid() if side == BUY else book.best_ask()
         return None if touch is None else venue.limit(self.account, asset, side, touch, lots, tif=tif)
 
+    def lean_toward(self, asset: int, target: float, threshold_bps: float, max_position_usd: float,
+                    market_prob: float, tif: str = "GTC") -> int | None:
+        """Buy below ``target`` and sell above it, by more than ``threshold_bps``, within a position limit.
+
+        The order grows with the gap (up to three times ``size_usd``). Returns
+        the id of a resting limit order, if one rests.
+        """
+        gap_bps = (target / self.model.venue.mid_price(asset) - 1.0) * 1e4
+        if abs(gap_bps) < threshold_bps:
+            return None
+        side = BUY if gap_bps > 0 else SELL
+        if side * self.position_usd(asset) >= max_position_usd:
+            return None
+        lots = self.lots_for(asset, self.size_usd * min(3.0, abs(gap_bps) / threshold_bps))
+        return self.take_or_join(asset, side, lots, market_prob, tif)
+
     def mood(self) -> float:
         """This trader's sentiment in [-1, 1]."""
         return float(self.model.sentiment[self.account])
@@ -262,14 +278,7 @@ class Fundamentalist(Trader):
             venue.cancel(*self.order)
             self.order = None
         asset = self.pick_asset()
-        mid = venue.mid_price(asset)
-        gap_bps = (self.model.fundamental[asset] / mid - 1.0) * 1e4
-        if abs(gap_bps) < self.threshold_bps:
-            return
-        side = BUY if gap_bps > 0 else SELL
-        if side * self.position_usd(asset) >= self.max_position_usd:
-            return
-        lots = self.lots_for(asset, self.size_usd * min(3.0, abs(gap_bps) / self.threshold_bps))
-        oid = self.take_or_join(asset, side, lots, self.market_prob)
+        oid = self.lean_toward(asset, self.model.fundamental[asset], self.threshold_bps, self.max_position_usd,
+                               self.market_prob)
         if oid is not None:
             self.order = (asset, oid)
