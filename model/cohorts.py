@@ -13,6 +13,13 @@ from pydantic import Field, model_validator
 from model.distributions import Param, bounds
 from model.schema_types import Duration, Fraction, Offset, Strict, Symbol
 
+def require_at_least(section: Strict, key: str, minimum: float) -> None:
+    """Raise ValueError unless parameter ``key`` (a number or a distribution) can never go below ``minimum``."""
+    lo, _ = bounds(getattr(section, key))
+    if lo < minimum:
+        raise ValueError(f"{key} must be at least {minimum:g} (lowest possible value {lo}); add min: {minimum:g}")
+
+
 class Cohort(Strict):
     """Fields every cohort has."""
 
@@ -25,13 +32,9 @@ class Cohort(Strict):
 
     @model_validator(mode="after")
     def _positive(self):
-        for key in ("wallet", "rate"):
-            lo, _ = bounds(getattr(self, key))
-            if lo < 0:
-                raise ValueError(f"{key} must never be negative (lowest possible value {lo}); add min: 0")
-        lo, _ = bounds(self.leverage)
-        if lo < 1:
-            raise ValueError(f"leverage must be at least 1 (lowest possible value {lo}); add min: 1")
+        require_at_least(self, "wallet", 0)
+        require_at_least(self, "rate", 0)
+        require_at_least(self, "leverage", 1)
         return self
 
 
@@ -89,9 +92,7 @@ class NoiseCohort(Cohort):
     def _size_tail_and_horizon(self):
         if 0 < self.size_alpha <= 1:
             raise ValueError("size_alpha must be above 1 (a finite mean), or 0 for exponential sizes")
-        lo, _ = bounds(self.attention_horizon)
-        if lo < 0:
-            raise ValueError(f"attention_horizon must never be negative (lowest possible value {lo}); add min")
+        require_at_least(self, "attention_horizon", 0)
         return self
 
 

@@ -58,7 +58,7 @@ def test_durations(text):
         ("duration: 1h", "duration: soon", ["duration", "expected a duration"]),
         ("strategy: noise", "strategy: wizard", ["population.0", "wizard"]),
         ("wallet: 1000", "wallet: {dist: lognormal, median: 5, sigma: big}", ["population.0.wallet.sigma", "valid number"]),
-        ("wallet: 1000", "wallet: {dist: normal, mean: 5, std: 1}", ["population.0", "wallet must never be negative"]),
+        ("wallet: 1000", "wallet: {dist: normal, mean: 5, std: 1}", ["population.0", "wallet must be at least 0", "add min: 0"]),
         ("symbol: BTC", "symbol: btc", ["assets.0.symbol", "pattern"]),
         ("price: 100.0", "price: 100.05", ["assets.0", "multiple of tick_size"]),
         ("rate: 1e-3", "rate: NO", ["population.0.rate", "valid number"]),
