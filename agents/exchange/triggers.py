@@ -68,17 +68,39 @@ class TriggerHeap:
         return None
 
 
-class StopBook:
+class _TwoWay:
+    """An UP heap and a DOWN heap whose entries a subclass judges live or stale."""
+
+    def __init__(self) -> None:
+        self.up = TriggerHeap(UP)
+        self.down = TriggerHeap(DOWN)
+
+    def _live(self, ident: int, version: int) -> bool:
+        raise NotImplementedError
+
+    def next_due(self, price: float) -> tuple[float, int] | None:
+        """``(trigger price, direction)`` of the nearest due entry (upward first), without removing it."""
+        up = self.up.peek_due(price, self._live)
+        if up is not None:
+            return up, UP
+        down = self.down.peek_due(price, self._live)
+        return None if down is None else (down, DOWN)
+
+    def _pop(self, price: float, direction: int) -> tuple[float, int] | None:
+        got = (self.up if direction == UP else self.down).pop_due(price, self._live)
+        return None if got is None else (got[0], got[1])
+
+
+class StopBook(_TwoWay):
     """Stop-market orders on one asset, triggered by the last traded price.
 
-    A buy stop fires when the last price rises to its trigger, a sell stop
-    when it falls to it. Stops are reduce-only: when fired, the venue sends a
-    market order for at most the position still open.
+    A buy stop fires when the last price rises to its trigger (the UP heap), a
+    sell stop when it falls to it. Stops are reduce-only: when fired, the venue
+    sends a market order for at most the position still open.
     """
 
     def __init__(self) -> None:
-        self.buys = TriggerHeap(UP)
-        self.sells = TriggerHeap(DOWN)
+        super().__init__()
         self.stops: dict[int, tuple[int, int, int, float]] = {}  # id -> (account, side, lots, trigger)
         self._ids = itertools.count(1)
 
@@ -86,7 +108,7 @@ class StopBook:
         """Register a stop and return its id."""
         sid = next(self._ids)
         self.stops[sid] = (account, side, lots, trigger)
-        (self.buys if side > 0 else self.sells).push(trigger, sid, 0)
+        (self.up if side > 0 else self.down).push(trigger, sid, 0)
         return sid
 
     def cancel(self, sid: int) -> bool:
@@ -96,17 +118,9 @@ class StopBook:
     def _live(self, sid: int, _version: int) -> bool:
         return sid in self.stops
 
-    def next_due(self, last: float) -> tuple[float, int] | None:
-        """``(trigger, direction)`` of the nearest due stop, without removing it."""
-        up = self.buys.peek_due(last, self._live)
-        if up is not None:
-            return up, UP
-        down = self.sells.peek_due(last, self._live)
-        return None if down is None else (down, DOWN)
-
     def pop(self, last: float, direction: int) -> tuple[int, int, int, int] | None:
         """Remove the nearest due stop in a direction: ``(id, account, side, lots)``."""
-        got = (self.buys if direction == UP else self.sells).pop_due(last, self._live)
+        got = self._pop(last, direction)
         if got is None:
             return None
         sid = got[1]
@@ -118,16 +132,16 @@ class StopBook:
         return [sid for sid, (acct, *_rest) in self.stops.items() if acct == account]
 
 
-class LiquidationWatch:
+class LiquidationWatch(_TwoWay):
     """Liquidation prices of open positions on one asset, triggered by the mark price.
 
-    Shorts are liquidated when the mark rises to their liquidation price,
-    longs when it falls to it. `watch` replaces an account's previous entry.
+    Shorts are liquidated when the mark rises to their liquidation price (the
+    UP heap), longs when it falls to it. `watch` replaces an account's
+    previous entry.
     """
 
     def __init__(self, n_accounts: int) -> None:
-        self.shorts = TriggerHeap(UP)
-        self.longs = TriggerHeap(DOWN)
+        super().__init__()
         self.version = [0] * n_accounts
 
     def _live(self, account: int, version: int) -> bool:
@@ -138,21 +152,11 @@ class LiquidationWatch:
         self.version[account] += 1
         if position == 0 or not math.isfinite(liq_price):
             return
-        heap = self.longs if position > 0 else self.shorts
-        heap.push(liq_price, account, self.version[account])
-
-    def next_due(self, mark: float) -> tuple[float, int] | None:
-        """``(liquidation price, direction)`` of the nearest due account."""
-        up = self.shorts.peek_due(mark, self._live)
-        if up is not None:
-            return up, UP
-        down = self.longs.peek_due(mark, self._live)
-        return None if down is None else (down, DOWN)
+        (self.down if position > 0 else self.up).push(liq_price, account, self.version[account])
 
     def pop(self, mark: float, direction: int) -> tuple[float, int] | None:
         """Remove the nearest due account in a direction: ``(liquidation price, account)``."""
-        got = (self.shorts if direction == UP else self.longs).pop_due(mark, self._live)
-        if got is None:
-            return None
-        self.version[got[1]] += 1
-        return got[0], got[1]
+        got = self._pop(mark, direction)
+        if got is not None:
+            self.version[got[1]] += 1
+        return got
