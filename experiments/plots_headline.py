@@ -23,7 +23,6 @@ from matplotlib.axes import Axes
 from experiments.plots_common import (
     add_legend,
     asset_frames,
-    bin_mean,
     bin_sum,
     draw_bars,
     draw_heatmap,
@@ -39,7 +38,7 @@ from experiments.plots_common import (
     values,
     varies,
 )
-from experiments.plots_market import MAX_HEATMAP_COLS, _band_matrix, depth_profile_columns
+from experiments.plots_market import MAX_HEATMAP_COLS, depth_band_matrix, depth_profile_columns
 from experiments.plots_network import draw_sentiment_fan, sentiment_columns
 
 Frames = list[tuple[str, pd.DataFrame]]
@@ -163,12 +162,10 @@ def draw_depth(ax: Axes, frames: Frames) -> None:
     """Depth-profile heatmap of the first asset: USD per bps band, bids below mid, asks above."""
     asset, df = frames[0]
     bands, bid_cols, ask_cols = depth_profile_columns(df)
-    h = hours(df)
-    x_edges = time_edges(h, MAX_HEATMAP_COLS)
-    rows = np.vstack([_band_matrix(df, bid_cols)[::-1], _band_matrix(df, ask_cols)])
-    matrix = np.vstack([bin_mean(x_edges, h, row) for row in rows])
+    x_edges = time_edges(hours(df), MAX_HEATMAP_COLS)
     n = len(bands)
-    draw_heatmap(ax, x_edges, np.arange(-n, n + 1, dtype=float), matrix, "USD in band")
+    draw_heatmap(ax, x_edges, np.arange(-n, n + 1, dtype=float),
+                 depth_band_matrix(df, bid_cols, ask_cols, x_edges), "USD in band")
     ax.axhline(0, color="white", lw=1.0)
     labels = [f"−{k:g}" for k in bands[::-1]] + ["mid"] + [f"+{k:g}" for k in bands]
     ax.set_yticks(np.arange(-n, n + 1), labels, fontsize=7)

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.colors import LogNorm, Normalize
 
 from experiments.plots_common import (
     Line,
@@ -22,6 +21,7 @@ from experiments.plots_common import (
     bin_mean,
     bin_sum,
     draw_bars,
+    draw_heatmap,
     draw_lines,
     finish_dual,
     hours,
@@ -29,7 +29,6 @@ from experiments.plots_common import (
     present,
     time_edges,
     usd_axis,
-    usd_formatter,
     values,
 )
 
@@ -117,6 +116,14 @@ def _band_matrix(df: pd.DataFrame, cols: list[str]) -> np.ndarray:
     return np.clip(inc, 0.0, None)
 
 
+def depth_band_matrix(df: pd.DataFrame, bid_cols: list[str], ask_cols: list[str],
+                      x_edges: np.ndarray) -> np.ndarray:
+    """USD per bps band, binned to ``x_edges`` (hours); rows bottom to top:
+    widest bid band … narrowest bid, narrowest ask … widest ask."""
+    rows = np.vstack([_band_matrix(df, bid_cols)[::-1], _band_matrix(df, ask_cols)])
+    return np.vstack([bin_mean(x_edges, hours(df), row) for row in rows])
+
+
 def _band_label(k: float) -> str:
     return f"{k:g}"
 
@@ -135,27 +142,15 @@ def plot_depth_heatmap(series: pd.DataFrame | None, summary: dict[str, Any] | No
         return None
 
     def draw(ax: Axes, df: pd.DataFrame, asset: str) -> None:
-        # rows bottom -> top: widest bid band ... narrowest bid, narrowest ask ... widest ask
-        matrix = np.vstack([_band_matrix(df, bid_cols)[::-1], _band_matrix(df, ask_cols)])
         x_edges = time_edges(hours(df), MAX_HEATMAP_COLS)
-        matrix = np.vstack([bin_mean(x_edges, hours(df), row) for row in matrix])
         n = len(bands)
-        y_edges = np.arange(-n, n + 1, dtype=float)
-        positive = matrix[np.isfinite(matrix) & (matrix > 0)]
-        if positive.size and positive.max() / positive.min() > 100:
-            norm: Normalize = LogNorm(vmin=max(positive.min(), positive.max() * 1e-4), vmax=positive.max())
-            matrix = np.where(matrix > 0, matrix, np.nan)
-        else:
-            norm = Normalize(vmin=0.0, vmax=float(positive.max()) if positive.size else 1.0)
-        mesh = ax.pcolormesh(x_edges, y_edges, matrix, cmap="viridis", norm=norm, shading="flat")
+        draw_heatmap(ax, x_edges, np.arange(-n, n + 1, dtype=float),
+                     depth_band_matrix(df, bid_cols, ask_cols, x_edges), "USD in band")
         ax.axhline(0, color="white", lw=1.0)
         ticks = np.arange(-n, n + 1)
         labels = [f"−{_band_label(k)}" for k in bands[::-1]] + ["mid"] + [f"+{_band_label(k)}" for k in bands]
         ax.set_yticks(ticks, labels, fontsize=7)
         ax.set_ylabel("bps from mid\n(bid − / ask +)")
-        cbar = ax.figure.colorbar(mesh, ax=ax, pad=0.01, fraction=0.04, format=usd_formatter())
-        cbar.set_label("USD in band", fontsize=8)
-        cbar.ax.tick_params(labelsize=7)
 
     return per_asset_plot(series, summary, out_dir, "depth_heatmap", "Depth profile (USD per bps band)",
                           bid_cols + ask_cols, draw)
