@@ -13,7 +13,8 @@ up or when it capitulates. So it can hold positions in several assets.
   anchored to a level, just beyond that level (``stop_beyond_bps``) when it
   lies on the losing side of entry. The level (``stop_levels[asset]``) is a
   fixed price, or (``inf``) the recent extreme: the high of the last ``stop_window`` for a short, the
-  low for a long (``model.recent_range``). Traders drawn without a stop have
+  low for a long (``model.recent_range``); ``stop_sides`` may restrict the anchoring to
+  shorts or to longs. Traders drawn without a stop have
   ``stop_bps = NaN``.
 * Take-profit: a reduce-only limit ``take_profit_bps`` from entry.
 * Capitulation: a losing position is closed at market when sentiment is at
@@ -40,7 +41,7 @@ class LeveragedSpeculator(Trader):
 
     def __init__(self, model: mesa.Model, account: int, assets: list[int], size_usd: float, long_prob: float,
                  entry_market_prob: float, stop_bps: float, stop_levels: list[float] | None, stop_beyond_bps: float,
-                 stop_window: float, take_profit_bps: float, holding_s: float) -> None:
+                 stop_window: float, take_profit_bps: float, holding_s: float, stop_sides: int = 0) -> None:
         super().__init__(model, account, assets, size_usd)
         self.long_prob = long_prob
         self.entry_market_prob = entry_market_prob
@@ -48,6 +49,7 @@ class LeveragedSpeculator(Trader):
         self.stop_levels = stop_levels
         self.stop_beyond_bps = stop_beyond_bps
         self.stop_window = stop_window
+        self.stop_sides = stop_sides  # +1: only longs anchor to the level, -1: only shorts, 0: both
         self.take_profit_bps = take_profit_bps
         self.holding_s = holding_s
         self.base_leverage = [float(model.venue.ledger.leverage[account, a]) for a in range(len(model.venue.books))]
@@ -109,7 +111,7 @@ class LeveragedSpeculator(Trader):
         d = 1 if pos > 0 else -1
         if not math.isnan(self.stop_bps) and (self.stop_id[a] is None or self.stop_id[a] not in venue.stops[a].stops):
             trigger = entry * (1.0 - d * self.stop_bps * 1e-4)
-            level = math.nan if self.stop_levels is None else self.stop_levels[a]
+            level = math.nan if self.stop_levels is None or self.stop_sides == -d else self.stop_levels[a]
             if not math.isnan(level):
                 if math.isinf(level):
                     low, high = self.model.recent_range(a, self.stop_window)

@@ -115,6 +115,8 @@ class StopCluster(Strict):
     window: Duration = Field(6 * 3600.0, description="look-back for recent_extreme")
     share: Fraction = Field(description="share of stop users whose stop sits beyond the level")
     beyond_bps: Param = Field(10.0, description="how far beyond the level, bps")
+    sides: Literal["both", "short", "long"] = Field(
+        "both", description="whose stops the level anchors: shorts (above a resistance), longs (below a support) or both")
 
     @model_validator(mode="after")
     def _positive_level(self):

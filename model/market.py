@@ -54,7 +54,8 @@ def venue_from_scenario(model: mesa.Model, scenario: Scenario, n_accounts: int) 
     rules = VenueRules(maker_fee=v.maker_fee, taker_fee=v.taker_fee, liquidation_fee=v.liquidation_fee,
                        insurance_fund=v.insurance_fund, mark_method=v.mark_method, mark_half_life=v.mark_half_life,
                        funding_every=v.funding_every, funding_interest=v.funding_interest,
-                       funding_clamp=v.funding_clamp, funding_cap=v.funding_cap, fund_unwind_bps=v.fund_unwind_bps, market_band=v.market_band)
+                       funding_clamp=v.funding_clamp, funding_cap=v.funding_cap, fund_unwind_bps=v.fund_unwind_bps,
+                       fund_unwind_usd=v.fund_unwind_usd, market_band=v.market_band)
     return OrderBookAgent(model, assets, n_accounts, rules)
 
 
@@ -85,7 +86,13 @@ class MarketModel(mesa.Model):
         self._fund_own = np.ones(len(scenario.assets))
         self.fundamental = self._fund_base.copy()
         self._fund_sigma = np.array([a.fundamental_vol for a in scenario.assets]) * math.sqrt(self.dt / 86400.0)
+        # Ranging assets: own/anchor decays by this factor per step (1 = a pure random walk).
+        self._fund_anchor = np.ones(len(scenario.assets))
+        self._fund_keep = np.array([1.0 if a.fundamental_half_life is None else 0.5 ** (self.dt / a.fundamental_half_life)
+                                    for a in scenario.assets])
+        self._fund_ranging = bool((self._fund_keep < 1.0).any())
         self.liquidity_factor = np.ones(len(scenario.assets))
+        self.fund_vol_factor = np.ones(len(scenario.assets))  # a spot_volatility shock scales it
         self.sentiment = np.zeros(n_traders)
         self.behaviour = scenario.sentiment
         self.traders, rates, self.cohort_of = build_population(self, scenario)
@@ -134,7 +141,14 @@ class MarketModel(mesa.Model):
         if i == 0 or len(self._fund_block) == 0:
             self._fund_block = np.exp(self._fund_sigma * self.rng.standard_normal((_BLOCK, len(self.fundamental))))
             i = 0
-        self._fund_own *= self._fund_block[i]
+        step = self._fund_block[i]
+        if (self.fund_vol_factor != 1.0).any():
+            step = step ** self.fund_vol_factor  # exp(σz)^f = exp(fσz)
+        if self._fund_ranging:
+            np.multiply(self._fund_anchor * (self._fund_own / self._fund_anchor) ** self._fund_keep,
+                        step, out=self._fund_own)
+        else:
+            self._fund_own *= step
         self._refresh_fundamentals()
 
     def _refresh_fundamentals(self) -> None:
@@ -143,12 +157,15 @@ class MarketModel(mesa.Model):
     def jump_fundamental(self, asset: int, pct: float) -> None:
         """Move one asset's fundamental by ``pct`` percent (the first asset's carries its followers along)."""
         self._fund_own[asset] *= 1.0 + pct / 100.0
+        self._fund_anchor[asset] *= 1.0 + pct / 100.0
         self._refresh_fundamentals()
 
     def jump_all_fundamentals(self, pct: float) -> None:
         """Move every fundamental by exactly ``pct`` percent."""
         g = 1.0 + pct / 100.0
-        self._fund_own *= g / g ** self._fund_beta  # the first asset's share reaches the others through beta
+        move = g / g ** self._fund_beta  # the first asset's share reaches the others through beta
+        self._fund_own *= move
+        self._fund_anchor *= move
         self._refresh_fundamentals()
 
     def step(self) -> None:

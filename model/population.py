@@ -92,6 +92,7 @@ def _draw_kwargs(cohort: Cohort, n: int, rng: np.random.Generator, betas: list[f
                     stop_levels=_stop_levels(cohort, n, rng, symbols), stop_beyond_bps=draw(
                         cohort.stop_cluster.beyond_bps if cohort.stop_cluster else 0.0, n, rng),
                     stop_window=cohort.stop_cluster.window if cohort.stop_cluster else 0.0,
+                    stop_sides=_CLUSTER_SIDES[cohort.stop_cluster.sides if cohort.stop_cluster else "both"],
                     take_profit_bps=draw(cohort.take_profit_bps, n, rng),
                     holding_s=draw(cohort.holding_s, n, rng))
     if isinstance(cohort, BetaCohort):
@@ -102,6 +103,9 @@ def _draw_kwargs(cohort: Cohort, n: int, rng: np.random.Generator, betas: list[f
         return dict(size_usd=size, full_rate=cohort.full_rate, max_position_usd=draw(cohort.max_position_usd, n, rng),
                     market_prob=cohort.market_prob)
     raise TypeError(f"no agent class for cohort strategy {cohort.strategy!r}")
+
+
+_CLUSTER_SIDES = {"both": 0, "long": 1, "short": -1}
 
 
 def _stop_distances(cohort: LeveragedCohort, n: int, rng: np.random.Generator) -> np.ndarray:

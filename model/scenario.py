@@ -36,6 +36,9 @@ class AssetSpec(Strict):
     tick_size: float = Field(gt=0)
     lot_size: float = Field(gt=0)
     fundamental_vol: float = Field(0.01, ge=0, description="fundamental value volatility per sqrt(day) (own part)")
+    fundamental_half_life: Duration | None = Field(
+        None, description="a ranging market: the own walk reverts to its anchor with this half-life "
+                          "(Ornstein-Uhlenbeck in log price); fundamental jumps move the anchor. None: a random walk")
     beta: float = Field(1.0, ge=0, le=5, description="for assets after the first: the fundamental moves with the "
                                                      "first asset's to this power, times its own walk")
     tiers: list[tuple[float, float, float]] | None = Field(
@@ -58,13 +61,14 @@ class VenueSpec(Strict):
     taker_fee: float = Field(0.0005, ge=0, le=0.01)
     liquidation_fee: float = Field(0.015, ge=0, le=0.1, description="share of notional the fund keeps from a liquidation")
     insurance_fund: float = Field(10_000_000.0, ge=0, description="insurance fund at the start, USD")
-    mark_method: Literal["median", "ema", "last", "mid"] = "median"
+    mark_method: Literal["median", "index", "ema", "last", "mid"] = "median"
     mark_half_life: Duration = 30.0
     funding_every: Duration = 8 * 3600.0
     funding_interest: float = Field(0.0001, ge=-0.01, le=0.01)
     funding_clamp: float = Field(0.0005, ge=0, le=0.05)
     funding_cap: float = Field(0.02, gt=0, le=0.1, description="funding rate cap per period (a venue setting)")
     fund_unwind_bps: float = Field(50.0, gt=0, description="the fund works off taken-over positions within this band of mark")
+    fund_unwind_usd: float = Field(0.0, ge=0, description="at most this much notional per asset per step (0: all it can)")
     market_band: float = Field(0.05, gt=0, le=1, description="market orders fill only within this fraction of the mark")
 
     @model_validator(mode="after")

@@ -8,19 +8,19 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
-_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(ms|s|min|m|h|d)\s*$")
+_PART = r"([0-9]*\.?[0-9]+)\s*(ms|s|min|m|h|d)"
+_DURATION = re.compile(rf"^\s*(?:{_PART}\s*)+$")
 
 
 def parse_duration(value: Any) -> float:
-    """Seconds from ``"36h"``, ``"90m"``, ``"1s"``, ``"2d"``, ``"500ms"`` or a number of seconds."""
+    """Seconds from ``"36h"``, ``"90m"``, ``"1s"``, ``"2d"``, ``"500ms"``, ``"1h30m"`` or a number of seconds."""
     if isinstance(value, bool):
         raise ValueError("expected a duration such as '24h', '90m' or '1s'")
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
-        m = _DURATION.match(value)
-        if m:
-            return float(m.group(1)) * _UNITS[m.group(2)]
+        if _DURATION.match(value):
+            return sum(float(n) * _UNITS[u] for n, u in re.findall(_PART, value))
     raise ValueError(f"expected a duration such as '24h', '90m' or '1s', got {value!r}")
 
 

@@ -7,9 +7,12 @@ Kinds:
   whale's account is funded at the start; that deposit is money injected.
 * ``fundamental_jump``: the fundamental value of one asset jumps by ``pct``
   percent (a jump of the first asset carries the others along at their
-  ``beta``), or, with no asset, every fundamental jumps by exactly ``pct``.
+  ``beta``), or, with no asset, every fundamental jumps by exactly ``pct``;
+  at once, or compounding evenly over ``over`` (spot digesting news).
 * ``liquidity_withdrawal``: market makers scale their quote sizes by
   ``factor`` for ``duration`` (0 pulls them entirely), then restore them.
+* ``spot_volatility``: the fundamentals' volatility is multiplied by
+  ``factor`` for ``duration`` (spot is jumpier after macro news), then restored.
 * ``news``: shifts the sentiment of all traders, a random fraction, or the
   hubs by ``amount``, decaying with ``half_life`` (see `model.sentiment`).
 """
@@ -59,6 +62,7 @@ class FundamentalJumpShock(_Shock):
     kind: Literal["fundamental_jump"]
     asset: Symbol | None = Field(None, description="one asset, or every asset if omitted")
     pct: float = Field(gt=-100, description="jump in percent, e.g. 3 for +3%")
+    over: Offset = Field(0.0, description="compound the move evenly over this long; 0 jumps at once")
 
     def symbols(self) -> list[str]:
         return [] if self.asset is None else [self.asset]
@@ -67,6 +71,16 @@ class FundamentalJumpShock(_Shock):
 class LiquidityWithdrawalShock(_Shock):
     kind: Literal["liquidity_withdrawal"]
     factor: float = Field(ge=0, le=10, description="quote size multiplier while it lasts")
+    duration: Duration
+    assets: list[Symbol] | None = None
+
+    def symbols(self) -> list[str]:
+        return list(self.assets or [])
+
+
+class SpotVolatilityShock(_Shock):
+    kind: Literal["spot_volatility"]
+    factor: float = Field(ge=0, le=20, description="multiplier of fundamental_vol while it lasts")
     duration: Duration
     assets: list[Symbol] | None = None
 
@@ -90,9 +104,10 @@ class NewsShock(_Shock):
 
 
 ShockSpec = Annotated[
-    Union[MarketOrderShock, FundamentalJumpShock, LiquidityWithdrawalShock, NewsShock], Field(discriminator="kind")
+    Union[MarketOrderShock, FundamentalJumpShock, LiquidityWithdrawalShock, SpotVolatilityShock, NewsShock],
+    Field(discriminator="kind"),
 ]
-SHOCK_KINDS = ("market_order", "fundamental_jump", "liquidity_withdrawal", "news")
+SHOCK_KINDS = ("market_order", "fundamental_jump", "liquidity_withdrawal", "spot_volatility", "news")
 
 
 class ShockRunner:
@@ -144,10 +159,10 @@ class ShockRunner:
         self.log.append({"index": i, "time": now, "kind": shock.kind, "label": shock.label or shock.kind,
                          **m.shock_snapshot()})
         if isinstance(shock, FundamentalJumpShock):
-            if shock.asset is None:
-                m.jump_all_fundamentals(shock.pct)
+            if shock.over <= 0:
+                self._jump(shock, shock.pct)
             else:
-                m.jump_fundamental(m.scenario.symbols.index(shock.asset), shock.pct)
+                self._active.append((i, shock))  # `step` applies its first share right away
             return
         if isinstance(shock, NewsShock):
             m.mood.apply_news(shock, now)
@@ -158,15 +173,28 @@ class ShockRunner:
     def _advance(self, i: int, shock, now: float) -> bool:
         """Apply one step of an ongoing shock; False once it is over."""
         m = self.model
-        if isinstance(shock, LiquidityWithdrawalShock):
+        if isinstance(shock, (LiquidityWithdrawalShock, SpotVolatilityShock)):
+            factors = m.liquidity_factor if isinstance(shock, LiquidityWithdrawalShock) else m.fund_vol_factor
             idx = [m.scenario.symbols.index(s) for s in shock.assets] if shock.assets else range(len(m.fundamental))
             over = now >= shock.at + shock.duration - 1e-9
             for a in idx:
-                m.liquidity_factor[a] = 1.0 if over else shock.factor
+                factors[a] = 1.0 if over else shock.factor
             return not over
         if isinstance(shock, MarketOrderShock):
             return self._deliver(i, shock, now)
+        if isinstance(shock, FundamentalJumpShock):
+            steps = max(1, round(shock.over / m.dt))
+            self._jump(shock, ((1.0 + shock.pct / 100.0) ** (1.0 / steps) - 1.0) * 100.0)
+            return now + m.dt < shock.at + steps * m.dt - 1e-9
         return False
+
+    def _jump(self, shock: "FundamentalJumpShock", pct: float) -> None:
+        """Move the shock's fundamental(s) by ``pct`` percent."""
+        m = self.model
+        if shock.asset is None:
+            m.jump_all_fundamentals(pct)
+        else:
+            m.jump_fundamental(m.scenario.symbols.index(shock.asset), pct)
 
     def _deliver(self, i: int, shock: MarketOrderShock, now: float) -> bool:
         """Send this step's share; the last step tops up lot by lot to land within one lot."""

@@ -257,7 +257,7 @@ def test_partial_fill_rests_remainder_and_keeps_maker_remainder() -> None:
     m = book.submit_limit(2, SELL, 999, 9)
     assert m.filled == 6 and m.order_id is not None
     assert book.resting(BUY) == [] and book.resting(SELL) == [(m.order_id, 2, 999, 3)]
-    assert book.tape_qty == [4, 6] and book.tape_side == [SELL, SELL]
+    assert list(book.tape_qty) == [4, 6] and list(book.tape_side) == [SELL, SELL]
 
 
 def test_reduce_keeps_priority() -> None:

@@ -48,6 +48,18 @@ def test_durations(text):
     assert parse_duration(text) > 0
 
 
+@pytest.mark.parametrize(("text", "seconds"), [("1h30m", 5400.0), ("3h 10m", 11400.0), ("2d12h", 216000.0),
+                                                ("1min5s", 65.0), ("1.5h", 5400.0)])
+def test_compound_durations_add_up(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["h", "3x", "1h-2m", "", "1h 2"])
+def test_malformed_durations_are_rejected(text):
+    with pytest.raises(ValueError, match="expected a duration"):
+        parse_duration(text)
+
+
 @pytest.mark.parametrize(
     ("old", "new", "expect"),
     [

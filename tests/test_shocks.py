@@ -51,6 +51,35 @@ def test_fundamental_jump_moves_the_fundamental():
     assert f.loc[660] / f.loc[540] - 1 == pytest.approx(0.02, abs=0.003)
 
 
+def test_gradual_fundamental_jump_compounds_evenly_over_its_duration():
+    sc = calm_with([{"kind": "fundamental_jump", "at": "10m", "pct": 3.0, "over": "20m"}], "40m")
+    sc.assets[0].fundamental_vol = 0.0
+    m = MarketModel(sc, rng=4)
+    seen = {}
+    while m.now < 2400:
+        m.step()
+        seen[m.now] = float(m.fundamental[0])
+    start = sc.assets[0].price
+    assert seen[599.0] == pytest.approx(start)
+    assert np.log(seen[1199.0] / start) == pytest.approx(0.5 * np.log(1.03), rel=0.01)
+    assert seen[1799.0] == pytest.approx(start * 1.03, rel=1e-9)
+    assert seen[2399.0] == pytest.approx(start * 1.03, rel=1e-9)
+
+
+def test_ranging_fundamental_reverts_to_its_anchor_and_jumps_move_the_anchor():
+    sc = calm_with([{"kind": "fundamental_jump", "at": "10m", "pct": 5.0}], "2h")
+    sc.assets[0].fundamental_half_life = 600.0
+    sc.assets[0].fundamental_vol = 0.0
+    m = MarketModel(sc, rng=4)
+    m._fund_own[0] = 1.02  # displaced 2% from its anchor
+    m.step()
+    assert np.log(m.fundamental[0] / sc.assets[0].price) == pytest.approx(np.log(1.02) * 0.5 ** (1 / 600), rel=1e-9)
+    while m.now < 7200:
+        m.step()
+    # After 11 half-lives of the displacement the level is the anchor, which the jump moved by 5%.
+    assert m.fundamental[0] / (sc.assets[0].price * 1.05) == pytest.approx(1.0, abs=1e-4)
+
+
 def news_model(seed: int = 5) -> MarketModel:
     sc = load_scenario(SCENARIOS / "news_hubs.yaml", {
         "duration": "2h", "shocks.0.at": "30m", "population.noise.count": 800,
@@ -113,3 +142,17 @@ def test_bad_shocks_are_rejected_before_any_work(tmp_path, capsys, shock, messag
     err = capsys.readouterr().err
     assert message in err and "bad.yaml" in err
     assert not (tmp_path / "runs").exists()
+
+
+def test_spot_volatility_shock_scales_the_fundamentals_volatility_then_restores_it():
+    sc = calm_with([{"kind": "spot_volatility", "at": "20m", "factor": 4.0, "duration": "20m"}], "1h")
+    m = MarketModel(sc, rng=4)
+    logs = []
+    while m.now < 3600:
+        m.step()
+        logs.append(np.log(m.fundamental[0]))
+    r = np.diff(logs)
+    before, during, after = r[60:1190].std(), r[1210:2390].std(), r[2410:].std()
+    assert during / before == pytest.approx(4.0, rel=0.15)
+    assert after / before == pytest.approx(1.0, rel=0.15)
+    assert m.fund_vol_factor[0] == 1.0

@@ -140,3 +140,42 @@ def test_funding_rate_clamp_and_cap():
     assert funding_rate(0.001) == pytest.approx(0.0005)        # beyond it: premium less the clamp
     assert funding_rate(-0.002) == pytest.approx(-0.002 + 0.0005)
     assert funding_rate(0.5, cap=0.02) == 0.02 and funding_rate(-0.5, cap=0.02) == -0.02
+
+
+def test_index_mark_is_the_median_of_index_index_plus_basis_and_last():
+    venue = OrderBookAgent(StubModel(), [AssetRules("BTC", 0.1, 1.0, 100.0)], 4,
+                           VenueRules(mark_method="index", mark_half_life=1.0))
+    mark = venue.mark
+    for _ in range(60):                      # a book 2% rich for a minute: the basis average is ~+2
+        mark.step(np.array([102.0]), np.array([100.0]))
+    assert mark.basis[0] == pytest.approx(2.0, rel=1e-6)
+    assert mark.update(0, last=95.0, mid=95.0) == pytest.approx(100.0)    # a sweep to 95: mark stays at the index
+    assert mark.update(0, last=101.0, mid=101.0) == pytest.approx(101.0)  # between the two: the last price
+    assert mark.update(0, last=110.0, mid=110.0) == pytest.approx(102.0)  # above both: index + basis
+
+
+def test_index_mark_keeps_a_book_sweep_from_liquidating():
+    venue = make_venue(fund=1e6)
+    venue.mark.method = "index"
+    short_at_10x(venue)                       # MM long 100 at 100.0, SHORT's LP ~109.56
+    venue.begin_step(1.0, np.array([100.0]))
+    venue.limit(MM, 0, SELL, 1150, 10)
+    venue.market(TAKER, 0, BUY, 10)           # one print at 115.0, index still 100
+    assert venue.last_price(0) == pytest.approx(115.0)
+    assert venue.ledger.position[SHORT, 0] == -100 and venue.liquidations.count == 0
+    assert venue_violations(venue) == []
+
+
+def test_fund_unwinds_at_most_fund_unwind_usd_per_step():
+    venue = make_venue(fund=1e6, fund_unwind_usd=1000.0, fund_unwind_bps=5000.0)
+    short_at_10x(venue)
+    for tick, lots in ((1096, 5), (1200, 500)):
+        venue.limit(MM, 0, SELL, tick, lots)
+    venue.market(TAKER, 0, BUY, 5)            # liquidated; nothing below bankruptcy: the fund takes 100 over
+    assert venue.ledger.position[venue.fund, 0] == -100
+    for _ in range(3):                        # each step buys back 1000 USD worth at the mark, no more
+        before, mark = int(venue.ledger.position[venue.fund, 0]), float(venue.mark.value[0])
+        venue.end_step()
+        assert venue.ledger.position[venue.fund, 0] - before == int(1000.0 / mark)
+    assert venue.ledger.position[venue.fund, 0] == -100 + 9 + 8 + 8   # marks 109.6, then 120.0
+    assert venue_violations(venue) == []

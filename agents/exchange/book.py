@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from array import array
 from collections import deque
 import numpy as np
 
@@ -87,13 +88,15 @@ class LimitOrderBook:
         self._heaps: tuple[list[int], list[int]] = ([], [])  # bids stored negated
         self._orders: dict[int, list] = {}
         self._next_id = 1
-        self.tape_time: list[float] = []
-        self.tape_tick: list[int] = []
-        self.tape_qty: list[int] = []
-        self.tape_side: list[int] = []
-        self.tape_taker: list[int] = []
-        self.tape_maker: list[int] = []
-        self.tape_cause: list[int] = []
+        # Typed arrays, not lists: a long run prints millions of fills, and a list of
+        # boxed ints and floats costs about five times the memory.
+        self.tape_time = array("d")
+        self.tape_tick = array("q")
+        self.tape_qty = array("q")
+        self.tape_side = array("b")
+        self.tape_taker = array("q")
+        self.tape_maker = array("q")
+        self.tape_cause = array("b")
 
     # ------------------------------------------------------------------ prices
     def to_tick(self, price: float) -> int:

@@ -7,6 +7,10 @@ index. In a single-venue model the *index* is the asset's fundamental value
 * ``median`` (default): the median of the last price, the mid, and an
   exponential moving average of the mid with half-life ``mark_half_life``;
   one outlying print cannot move it, a sustained move does at once;
+* ``index``: as real venues do (FACTS §2), the median of the index, the
+  index plus a moving average of the basis (mid − index, same half-life),
+  and the last price; a sweep of a thin book cannot drag the mark, and so
+  the liquidations, away from spot;
 * ``ema``: the moving average alone (smooth, lags);
 * ``last`` or ``mid``.
 
@@ -24,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MARK_METHODS = ("median", "ema", "last", "mid")
+MARK_METHODS = ("median", "index", "ema", "last", "mid")
 
 
 def funding_rate(premium: float, interest: float = 0.0001, clamp: float = 0.0005, cap: float = 0.02) -> float:
@@ -47,10 +51,15 @@ class MarkPrice:
             raise ValueError(f"mark method must be one of {MARK_METHODS}, got {self.method!r}")
         self.alpha = 1.0 - math.exp(-math.log(2.0) * self.dt / self.half_life_s)
         self.value = self.ema.astype(float).copy()
+        self.index = self.value.copy()
+        self.basis = np.zeros_like(self.value)
 
-    def step(self, mids: np.ndarray) -> None:
-        """Advance the moving average by one step."""
+    def step(self, mids: np.ndarray, index: np.ndarray | None = None) -> None:
+        """Advance the moving averages (of the mid, and of the basis over ``index``) by one step."""
         self.ema += self.alpha * (mids - self.ema)
+        if index is not None:
+            self.basis += self.alpha * (mids - index - self.basis)
+            self.index[:] = index
 
     def update(self, asset: int, last: float, mid: float) -> float:
         """Recompute one asset's mark from the latest last price and mid."""
@@ -58,6 +67,10 @@ class MarkPrice:
         if m == "median":
             e = self.ema[asset]
             v = max(min(last, mid), min(max(last, mid), e))
+        elif m == "index":
+            i = self.index[asset]
+            b = i + self.basis[asset]
+            v = max(min(last, i), min(max(last, i), b))
         elif m == "ema":
             v = self.ema[asset]
         elif m == "last":

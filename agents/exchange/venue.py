@@ -68,6 +68,7 @@ class VenueRules:
     funding_clamp: float = 0.0005
     funding_cap: float = 0.02
     fund_unwind_bps: float = 50.0
+    fund_unwind_usd: float = 0.0  # per asset per step; 0: no limit. A big takeover is sold off gradually.
     market_band: float = 0.05  # price protection: market orders fill within this band around the mark
 
 
@@ -175,7 +176,7 @@ class OrderBookAgent(mesa.Agent):
         """Move the mark, sample the premium against the index, pay funding if due, fire due triggers."""
         self.set_time(now)
         mids = self.mids()
-        self.mark.step(mids)
+        self.mark.step(mids, index)
         self.funding.sample(mids, index)
         rates = self.funding.due(now)
         if rates is not None:
@@ -191,9 +192,13 @@ class OrderBookAgent(mesa.Agent):
             if pos == 0:
                 continue
             side = SELL if pos > 0 else BUY
-            limit = self.mark.value[a] * (1 - side * self.rules.fund_unwind_bps * 1e-4)
+            # Pay up to the band: a buy up to mark + band, a sell down to mark - band.
+            limit = self.mark.value[a] * (1 + side * self.rules.fund_unwind_bps * 1e-4)
             tick = int(limit / book.tick_size) if side == BUY else -int(-limit // book.tick_size)
-            self.liquidation_order(f, a, side, abs(pos), max(1, tick), cause=TAKEOVER)
+            lots = abs(pos)
+            if self.rules.fund_unwind_usd > 0:
+                lots = min(lots, max(1, int(self.rules.fund_unwind_usd / (self.mark.value[a] * led.lot[a]))))
+            self.liquidation_order(f, a, side, lots, max(1, tick), cause=TAKEOVER)
             self.resolve(a)
 
     def _pay_funding(self, rates: np.ndarray) -> None:
