@@ -4,7 +4,7 @@
     squeeze report DIR
     squeeze sweep FILE [--jobs N] [--backend loky|dask] [--scheduler tcp://HOST:PORT] [--quick] [--out DIR]
     squeeze validate SCENARIO [--days N] [--interval 1min] [--reference PRICES.csv] [--out DIR]
-    squeeze bench [--quick]
+    squeeze bench [--quick] [--scaling] [--out DIR]
 
 Bad input (a missing or invalid scenario, a bad override) prints one clear
 message and exits with status 2 before any work starts.
@@ -104,6 +104,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Print throughput figures and the commands that reproduce them."""
+    if args.scaling:
+        from experiments.bench_scaling import run_scaling
+
+        run_scaling(Path(args.out), quick=args.quick)
+        return 0
     from experiments.bench import run_bench
 
     run_bench(quick=args.quick)
@@ -160,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="measure book and end-to-end throughput")
     b.add_argument("--quick", action="store_true", help="smaller measurements (for smoke tests)")
+    b.add_argument("--scaling", action="store_true",
+                   help="wall time against traders, idle traders, simulated hours and sweep jobs")
+    b.add_argument("--out", default="bench", help="folder for scaling.csv and scaling.png (default bench/)")
     b.set_defaults(func=cmd_bench)
     return p
 
