@@ -68,24 +68,24 @@ class FundamentalJumpShock(_Shock):
         return [] if self.asset is None else [self.asset]
 
 
-class LiquidityWithdrawalShock(_Shock):
+class _FactorShock(_Shock):
+    """A multiplier on some assets (all if none are named) for ``duration``, then back to 1."""
+
+    duration: Duration
+    assets: list[Symbol] | None = None
+
+    def symbols(self) -> list[str]:
+        return list(self.assets or [])
+
+
+class LiquidityWithdrawalShock(_FactorShock):
     kind: Literal["liquidity_withdrawal"]
     factor: float = Field(ge=0, le=10, description="quote size multiplier while it lasts")
-    duration: Duration
-    assets: list[Symbol] | None = None
-
-    def symbols(self) -> list[str]:
-        return list(self.assets or [])
 
 
-class SpotVolatilityShock(_Shock):
+class SpotVolatilityShock(_FactorShock):
     kind: Literal["spot_volatility"]
     factor: float = Field(ge=0, le=20, description="multiplier of fundamental_vol while it lasts")
-    duration: Duration
-    assets: list[Symbol] | None = None
-
-    def symbols(self) -> list[str]:
-        return list(self.assets or [])
 
 
 class NewsShock(_Shock):
@@ -173,7 +173,7 @@ class ShockRunner:
     def _advance(self, i: int, shock, now: float) -> bool:
         """Apply one step of an ongoing shock; False once it is over."""
         m = self.model
-        if isinstance(shock, (LiquidityWithdrawalShock, SpotVolatilityShock)):
+        if isinstance(shock, _FactorShock):
             factors = m.liquidity_factor if isinstance(shock, LiquidityWithdrawalShock) else m.fund_vol_factor
             idx = [m.scenario.symbols.index(s) for s in shock.assets] if shock.assets else range(len(m.fundamental))
             over = now >= shock.at + shock.duration - 1e-9
