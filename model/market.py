@@ -93,6 +93,7 @@ class MarketModel(mesa.Model):
         self._fund_ranging = bool((self._fund_keep < 1.0).any())
         self.liquidity_factor = np.ones(len(scenario.assets))
         self.fund_vol_factor = np.ones(len(scenario.assets))  # a spot_volatility shock scales it
+        self._vol_shocks = any(sh.kind == "spot_volatility" for sh in scenario.shocks)
         self.sentiment = np.zeros(n_traders)
         self.behaviour = scenario.sentiment
         self.traders, rates, self.cohort_of = build_population(self, scenario)
@@ -142,7 +143,7 @@ class MarketModel(mesa.Model):
             self._fund_block = np.exp(self._fund_sigma * self.rng.standard_normal((_BLOCK, len(self.fundamental))))
             i = 0
         step = self._fund_block[i]
-        if (self.fund_vol_factor != 1.0).any():
+        if self._vol_shocks and (self.fund_vol_factor != 1.0).any():
             step = step ** self.fund_vol_factor  # exp(σz)^f = exp(fσz)
         if self._fund_ranging:
             np.multiply(self._fund_anchor * (self._fund_own / self._fund_anchor) ** self._fund_keep,

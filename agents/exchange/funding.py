@@ -57,7 +57,7 @@ class MarkPrice:
     def step(self, mids: np.ndarray, index: np.ndarray | None = None) -> None:
         """Advance the moving averages (of the mid, and of the basis over ``index``) by one step."""
         self.ema += self.alpha * (mids - self.ema)
-        if index is not None:
+        if index is not None and self.method == "index":  # only the index mark reads the basis
             self.basis += self.alpha * (mids - index - self.basis)
             self.index[:] = index
 
