@@ -35,7 +35,7 @@ class BetaTrader(Trader):
         self.market_prob = market_prob
         self.max_position_usd = max_position_usd
         venue = model.venue
-        self.start = [venue.last_price(a) for a in range(len(venue.books))]
+        self.start = [venue.start_price(a) for a in range(len(venue.books))]
 
     def target(self, asset: int) -> float:
         """Where the follower should trade given the leader's move."""

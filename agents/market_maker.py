@@ -173,8 +173,9 @@ class MarketMaker(Trader):
         self.refilled_at[asset] = self.model.now
         book = venue.books[asset]
         best_bid = best_ask = inventory = None
+        resting = book.resting_ids
         for q in self.quotes[asset]:
-            if q[0] in book:
+            if q[0] in resting:
                 continue
             if inventory is None:
                 inventory = self.position_usd(asset)

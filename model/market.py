@@ -100,8 +100,9 @@ class MarketModel(mesa.Model):
         self.mood = Mood(self, scenario, n_traders)
         self.shocks = ShockRunner(self, scenario.shocks, first_account=n_traders)
         self.shocks.fund_accounts()
-        self.market_makers = [t for t in self.traders if isinstance(t, MarketMaker)]
-        self.set_rates(np.where([isinstance(t, MarketMaker) for t in self.traders], 0.0, rates))
+        is_maker = np.array([s == MarketMaker.strategy for s in self.traders.strategies], dtype=bool)
+        self.market_makers = [self.traders[i] for i in np.flatnonzero(is_maker).tolist()]
+        self.set_rates(np.where(is_maker, 0.0, rates))
         self.recorder = Recorder(SERIES_COLUMNS, int(scenario.duration // scenario.record_every), scenario.symbols)
         self._record_every_steps = max(1, int(round(scenario.record_every / self.dt)))
         self._fund_block = np.zeros((0, len(scenario.assets)))

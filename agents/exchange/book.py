@@ -18,7 +18,7 @@ Every fill is appended to the tape (`tape` columns) with the book's current
 
 from __future__ import annotations
 
-import heapq
+from heapq import heappop, heappush
 import math
 from array import array
 from collections import deque
@@ -36,6 +36,7 @@ class OrderError(ValueError):
 
 
 _NONE: tuple = ()  # shared empty result for submissions that matched nothing
+_TIFS = frozenset(("GTC", "IOC", "POST"))
 
 
 class Match:
@@ -122,7 +123,7 @@ class LimitOrderBook:
             tick = -top if i == 0 else top
             if tick in queues:
                 return tick
-            heapq.heappop(heap)
+            heappop(heap)
         return None
 
     def best_bid(self) -> int | None:
@@ -135,6 +136,10 @@ class LimitOrderBook:
 
     def mid(self) -> float | None:
         """Mid price (not ticks), or None unless both sides are present."""
+        bids, asks = self._heaps
+        # The usual case, both tops live, without the lazy-deletion loop of `_best`.
+        if bids and asks and -bids[0] in self._queues[0] and asks[0] in self._queues[1]:
+            return 0.5 * (asks[0] - bids[0]) * self.tick_size
         b, a = self._best(BUY), self._best(SELL)
         if b is None or a is None:
             return None
@@ -158,7 +163,9 @@ class LimitOrderBook:
     def lots_between(self, side: int, lo_tick: float, hi_tick: float) -> int:
         """Resting lots on one side with ``lo_tick <= tick <= hi_tick``."""
         levels = self._level_qty[0 if side == BUY else 1]
-        return sum(q for t, q in levels.items() if lo_tick <= t <= hi_tick)
+        ticks = np.fromiter(levels.keys(), dtype=float, count=len(levels))
+        qty = np.fromiter(levels.values(), dtype=np.int64, count=len(levels))
+        return int(qty[(ticks >= lo_tick) & (ticks <= hi_tick)].sum())
 
     def depth_within_bps(self, side: int, bps: float) -> int:
         """Resting lots on one side within ``bps`` basis points of mid (0 if no mid)."""
@@ -192,6 +199,11 @@ class LimitOrderBook:
 
     def __contains__(self, order_id: int) -> bool:
         return order_id in self._orders
+
+    @property
+    def resting_ids(self):
+        """A live, read-only view of the ids of every resting order (cheaper than ``in book`` in a loop)."""
+        return self._orders.keys()
 
     def __len__(self) -> int:
         return len(self._orders)
@@ -229,17 +241,33 @@ class LimitOrderBook:
             tif: ``"GTC"`` rests the remainder, ``"IOC"`` cancels it, ``"POST"``
                 (post-only) is rejected if it would take liquidity.
         """
-        self._check_side(side)
-        self._check_qty(qty)
-        if not isinstance(tick, (int, np.integer)) or tick <= 0:
-            raise OrderError(f"limit price must be a positive whole number of ticks, got {tick!r}")
-        if tif not in ("GTC", "IOC", "POST"):
+        # The checks are written out, not delegated: this is the hottest call of a run.
+        if side != BUY and side != SELL:
+            self._check_side(side)
+        if type(qty) is not int or qty <= 0:
+            self._check_qty(qty)
+            qty = int(qty)
+        if type(tick) is not int or tick <= 0:
+            if not isinstance(tick, (int, np.integer)) or tick <= 0:
+                raise OrderError(f"limit price must be a positive whole number of ticks, got {tick!r}")
+            tick = int(tick)
+        if tif not in _TIFS:
             raise OrderError(f"unknown time in force {tif!r}")
-        tick, qty = int(tick), int(qty)
-        opp = self._best(-side)
-        crosses = opp is not None and (opp <= tick if side == BUY else opp >= tick)
+        j = 1 if side == BUY else 0  # the opposite side
+        heap, queues = self._heaps[j], self._queues[j]
+        crosses = False
+        while heap:  # best opposite price, dropping emptied levels (lazy deletion)
+            top = heap[0]
+            if j:
+                if top in queues:
+                    crosses = top <= tick
+                    break
+            elif -top in queues:
+                crosses = -top >= tick
+                break
+            heappop(heap)
         if not crosses:  # the common passive case: nothing to match
-            return Match(order_id=None if tif == "IOC" else self._rest(owner, side, tick, qty))
+            return Match(_NONE, None if tif == "IOC" else self._rest(owner, side, tick, qty))
         if tif == "POST":
             return Match(rejected=True)
         m = self._match(owner, side, qty, tick)
@@ -250,17 +278,28 @@ class LimitOrderBook:
 
     def submit_market(self, owner: int, side: int, qty: int) -> Match:
         """Submit a market order; whatever the book cannot fill is cancelled."""
-        self._check_side(side)
-        self._check_qty(qty)
-        return self._match(owner, side, int(qty), None)
+        if side != BUY and side != SELL:
+            self._check_side(side)
+        if type(qty) is not int or qty <= 0:
+            self._check_qty(qty)
+            qty = int(qty)
+        return self._match(owner, side, qty, None)
 
     def cancel(self, order_id: int) -> int:
         """Cancel a resting order and return its remaining lots."""
         o = self._orders.pop(order_id, None)
         if o is None:
             raise OrderError(f"{self.asset}: unknown order id {order_id}")
-        self._remove_qty(0 if o[_SIDE] == BUY else 1, o[_TICK], o[_QTY])
-        return o[_QTY]
+        i = 0 if o[_SIDE] == BUY else 1
+        tick, qty = o[_TICK], o[_QTY]
+        level_qty = self._level_qty[i]
+        left = level_qty[tick] - qty
+        if left:
+            level_qty[tick] = left
+        else:
+            del level_qty[tick]
+            del self._queues[i][tick]
+        return qty
 
     def reduce(self, order_id: int, new_qty: int) -> None:
         """Lower a resting order's quantity in place; it keeps its queue priority."""
@@ -284,32 +323,30 @@ class LimitOrderBook:
         if q is None:
             self._queues[i][tick] = deque((oid,))
             self._level_qty[i][tick] = qty
-            heapq.heappush(self._heaps[i], -tick if i == 0 else tick)
+            heappush(self._heaps[i], -tick if i == 0 else tick)
         else:
             q.append(oid)
             self._level_qty[i][tick] += qty
         return oid
 
-    def _remove_qty(self, i: int, tick: int, qty: int) -> None:
-        left = self._level_qty[i][tick] - qty
-        if left:
-            self._level_qty[i][tick] = left
-        else:
-            del self._level_qty[i][tick]
-            del self._queues[i][tick]
-
     def _match(self, owner: int, side: int, qty: int, limit: int | None) -> Match:
-        m = Match([], cancelled=[])
+        fills: list = []
+        cancelled: list = []
         j = 1 if side == BUY else 0  # the side being hit
-        queues, level_qty, orders = self._queues[j], self._level_qty[j], self._orders
-        fills = m.fills
+        queues, level_qty, orders, heap = self._queues[j], self._level_qty[j], self._orders, self._heaps[j]
         t_time, t_tick, t_qty, t_side = self.tape_time, self.tape_tick, self.tape_qty, self.tape_side
         t_taker, t_maker, t_cause = self.tape_taker, self.tape_maker, self.tape_cause
         now, cause = self.time, self.cause
         remaining = qty
         while remaining:
-            best = self._best(-side)
-            if best is None or (limit is not None and (best > limit if side == BUY else best < limit)):
+            while heap:  # best opposite price, dropping emptied levels
+                best = heap[0] if j else -heap[0]
+                if best in queues:
+                    break
+                heappop(heap)
+            else:
+                break
+            if limit is not None and (best > limit if j else best < limit):
                 break
             queue = queues[best]
             while remaining and queue:
@@ -318,21 +355,22 @@ class LimitOrderBook:
                 if o is None:
                     queue.popleft()
                     continue
-                maker = o[_OWNER]
+                maker, oq = o[_OWNER], o[_QTY]
                 if maker == owner:  # self-trade prevention: the resting order goes
                     queue.popleft()
                     del orders[oid]
-                    level_qty[best] -= o[_QTY]
-                    m.cancelled.append((oid, maker, best, o[_QTY]))
+                    level_qty[best] -= oq
+                    cancelled.append((oid, maker, best, oq))
                     continue
-                q = o[_QTY] if o[_QTY] < remaining else remaining
-                remaining -= q
-                level_qty[best] -= q
-                if q == o[_QTY]:
+                if oq <= remaining:
+                    q = oq
                     queue.popleft()
                     del orders[oid]
                 else:
-                    o[_QTY] -= q
+                    q = remaining
+                    o[_QTY] = oq - q
+                remaining -= q
+                level_qty[best] -= q
                 fills.append((oid, maker, best, q))
                 t_time.append(now)
                 t_tick.append(best)
@@ -344,8 +382,7 @@ class LimitOrderBook:
             if not queue or level_qty[best] == 0:
                 del queues[best]
                 del level_qty[best]
-        m.filled = qty - remaining
-        return m
+        return Match(fills, None, qty - remaining, cancelled)
 
     @property
     def n_fills(self) -> int:

@@ -96,6 +96,7 @@ class OrderBookAgent(mesa.Agent):
         self.fees_collected = 0.0
         self.deposits = 0.0
         self.last_tick = [b.to_tick(a.price) for b, a in zip(self.books, assets)]
+        self._start_tick = tuple(self.last_tick)
         prices = np.array([a.price for a in assets], dtype=float)
         self.mark = MarkPrice(rules.mark_method, rules.mark_half_life, getattr(model, "dt", 1.0), prices)
         self.funding = FundingClock(rules.funding_every, rules.funding_interest, rules.funding_clamp, len(assets),
@@ -122,6 +123,13 @@ class OrderBookAgent(mesa.Agent):
         """Credit collateral to an account (counted as money injected)."""
         self.ledger.wallet[account] += amount
         self.deposits += amount
+
+    def deposit_many(self, first: int, amounts: np.ndarray) -> None:
+        """Credit ``amounts[k]`` to account ``first + k`` for every k (a population's starting wallets)."""
+        amounts = np.asarray(amounts, dtype=float)
+        self.ledger.wallet[first:first + len(amounts)] += amounts
+        for amount in amounts.tolist():  # one at a time, so the total is the same as depositing singly
+            self.deposits += amount
 
     def move_cash(self, src: int, dst: int, amount: float) -> None:
         """Move wallet cash between two accounts."""
@@ -152,6 +160,10 @@ class OrderBookAgent(mesa.Agent):
     def last_price(self, asset: int) -> float:
         """Last traded price (the start price before any trade)."""
         return self.last_tick[asset] * self.books[asset].tick_size
+
+    def start_price(self, asset: int) -> float:
+        """The contract's price at the start of the run, on its tick grid."""
+        return self._start_tick[asset] * self.books[asset].tick_size
 
     def mid_price(self, asset: int) -> float:
         """Mid if both sides quote, else the last price."""
@@ -213,17 +225,18 @@ class OrderBookAgent(mesa.Agent):
     def _reserve(self, account: int, asset: int, side: int, lots: int, tick: int) -> float | None:
         """Collateral per lot to reserve for an order, or None (with a recorded reason)."""
         led = self.ledger
-        opening = led.opening_lots(account, asset, side, lots)
-        if opening == 0:
+        pos = int(led.position[account, asset])
+        opening = lots if pos * side >= 0 else lots - abs(pos)  # `Ledger.opening_lots`, inlined (hot)
+        if opening <= 0:
             return 0.0
         price = tick * self.books[asset].tick_size
-        lev = led.leverage[account, asset]
+        lev, lot = led.leverage[account, asset], led.lot[asset]
         if account != self.fund:
-            notional = (abs(int(led.position[account, asset])) + opening) * led.lot[asset] * price
+            notional = (abs(pos) + opening) * lot * price
             if lev > self.tiers[asset].tier_of(notional)[2] + 1e-12:
                 self.rejections["leverage_above_tier_max"] += 1
                 return None
-        per_lot = led.lot[asset] * price * (1.0 / lev + self.taker_fee)
+        per_lot = lot * price * (1.0 / lev + self.taker_fee)
         if per_lot * opening > led.available(account) + 1e-9:
             self.rejections["insufficient_margin"] += 1
             return None
@@ -249,7 +262,10 @@ class OrderBookAgent(mesa.Agent):
             return None
         if m.order_id is not None:
             self._order_owner[asset][m.order_id] = (account, per_lot, reduce_only)
-            self._by_account[asset].setdefault(account, set()).add(m.order_id)
+            mine = self._by_account[asset].get(account)
+            if mine is None:
+                mine = self._by_account[asset][account] = set()
+            mine.add(m.order_id)
             if reduce_only:
                 self._reduce_only[asset].setdefault(account, set()).add(m.order_id)
             self.ledger.order_margin[account, asset] += per_lot * (lots - m.filled)
@@ -306,7 +322,7 @@ class OrderBookAgent(mesa.Agent):
         """Cancel a resting order; returns its remaining lots, or 0 if it is already gone."""
         self.cancels_received += 1
         book = self.books[asset]
-        if order_id not in book:
+        if order_id not in book.resting_ids:
             return 0
         lots = book.cancel(order_id)
         self._release(asset, order_id, lots, gone=True)
@@ -352,12 +368,12 @@ class OrderBookAgent(mesa.Agent):
         if not m.fills:
             return
         book, led = self.books[asset], self.ledger
-        lot, tick_size = led.lot[asset], book.tick_size
+        lot, tick_size, resting = led.lot[asset], book.tick_size, book.resting_ids
         taker_rate = 0.0 if cause in _FORCED else self.taker_fee
         for oid, maker, tick, lots in m.fills:
             price = tick * tick_size
             notional = lots * lot * price
-            self._release(asset, oid, lots, gone=oid not in book)
+            self._release(asset, oid, lots, gone=oid not in resting)
             maker_fee = notional * self.maker_fee
             taker_fee = notional * taker_rate
             led.fill(maker, asset, -side * lots, price, maker_fee)
