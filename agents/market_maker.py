@@ -134,8 +134,7 @@ class MarketMaker(Trader):
     def requote(self, asset: int, mid: float) -> None:
         """Cancel this maker's quotes on one asset and post a fresh ladder."""
         venue = self.model.venue
-        for q in self.quotes[asset]:
-            venue.cancel(asset, q[0])
+        venue.cancel_many(asset, [q[0] for q in self.quotes[asset]])
         self.quotes[asset] = []
         self.quoted_at[asset] = (self.model.now, mid)
         self.refilled_at[asset] = self.model.now
@@ -148,6 +147,8 @@ class MarketMaker(Trader):
         book = venue.books[asset]
         lot, tick = venue.ledger.lot[asset], book.tick_size
         best_bid, best_ask = book.best_bid(), book.best_ask()
+        ladder: list[tuple[int, int, int]] = []  # (side, tick, lots) to post
+        offsets: list[float] = []  # each level's distance from the centre, bps
         for side in (BUY, SELL):
             if side * inventory >= self.max_inventory_usd:
                 continue
@@ -161,11 +162,12 @@ class MarketMaker(Trader):
                     t = min(t, best_ask - 1)
                 elif side == SELL and best_bid is not None:
                     t = max(t, best_bid + 1)
-                lots = max(1, int(size / (price * lot)))
-                oid = venue.limit(self.account, asset, side, max(t, 1), lots, tif="POST")
-                if oid is not None:
-                    self.quotes[asset].append([oid, side, skew - side * dist_bps, lots])
+                ladder.append((side, max(t, 1), max(1, int(size / (price * lot)))))
+                offsets.append(skew - side * dist_bps)
                 size *= self.size_growth
+        ids = venue.post_quotes(self.account, asset, ladder)
+        self.quotes[asset] = [[oid, side, offset, lots] for oid, (side, _, lots), offset in zip(ids, ladder, offsets)
+                              if oid is not None]
 
     def refill(self, asset: int, mid: float) -> None:
         """Put back the filled levels of the current ladder, at their distances from the centre ``mid``."""
@@ -174,6 +176,8 @@ class MarketMaker(Trader):
         book = venue.books[asset]
         best_bid = best_ask = inventory = None
         resting = book.resting_ids
+        levels: list[list] = []  # the ladder entries to put back, and their orders
+        ladder: list[tuple[int, int, int]] = []
         for q in self.quotes[asset]:
             if q[0] in resting:
                 continue
@@ -189,6 +193,9 @@ class MarketMaker(Trader):
                 t = min(t, best_ask - 1)
             elif side == SELL and best_bid is not None:
                 t = max(t, best_bid + 1)
-            oid = venue.limit(self.account, asset, side, max(t, 1), q[3], tif="POST")
-            if oid is not None:
-                q[0] = oid
+            levels.append(q)
+            ladder.append((side, max(t, 1), q[3]))
+        if ladder:
+            for q, oid in zip(levels, venue.post_quotes(self.account, asset, ladder)):
+                if oid is not None:
+                    q[0] = oid

@@ -1,13 +1,19 @@
-"""``squeeze bench``: throughput figures, each with the command that reproduces it.
+"""``squeeze bench``: throughput figures against their targets, each with the command that reproduces it.
 
 * Book throughput: the fast `LimitOrderBook` against the simple reference
   book from the tests, on the same fixed random stream, in the same run.
-* End-to-end: orders (and cancels) reaching the venue per wall-second and
-  simulated seconds per wall-second for a scenario (``calm.yaml`` by default).
+* End-to-end: orders (and cancels) reaching the venue per wall-second, the
+  wall time and the peak memory of one whole run of a scenario: the event
+  scenario ``short_squeeze_2026_01_14.yaml`` (``calm.yaml`` for two hours
+  with ``--quick``). Construction, cascades and recording all count.
+
+Every figure is measured on one core (one process) in one run.
 """
 
 from __future__ import annotations
 
+import resource
+import sys
 import time
 from pathlib import Path
 
@@ -16,10 +22,25 @@ from experiments.run import run_scenario
 from model.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
+EVENT = ROOT / "scenarios" / "short_squeeze_2026_01_14.yaml"
+CALM = ROOT / "scenarios" / "calm.yaml"
+
+# The targets of issue 8, as (figure, comparison, bound).
+BOOK_TARGET = 1_000_000.0  # orders/s
+BOOK_RATIO_TARGET = 2.0  # fast over reference
+E2E_RATE_TARGET = 100_000.0  # orders + cancels per wall-second
+E2E_WALL_TARGET = 30.0  # seconds for the event scenario
+MEMORY_TARGET_MB = 1024.0
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, MB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024 / (1024 if sys.platform == "darwin" else 1)  # bytes on macOS, KiB on Linux
 
 
 def end_to_end(scenario_path: Path, seed: int = 1, overrides: dict | None = None) -> dict:
-    """Run a scenario once and return its throughput figures."""
+    """Run a scenario once (construction included) and return its throughput figures."""
     scenario = load_scenario(scenario_path, overrides)
     t0 = time.perf_counter()
     result = run_scenario(scenario, seed)
@@ -35,29 +56,43 @@ def end_to_end(scenario_path: Path, seed: int = 1, overrides: dict | None = None
         "trades": s["trades"],
         "orders_per_s": messages / wall,
         "sim_s_per_wall_s": s["simulated_s"] / wall,
+        "peak_rss_mb": peak_rss_mb(),
     }
 
 
+def _verdict(ok: bool) -> str:
+    return "pass" if ok else "MISS"
+
+
 def run_bench(quick: bool = False, scenario: Path | None = None) -> dict:
-    """Measure and print the benchmark figures; returns them as a dict."""
+    """Measure and print the benchmark figures against the targets; returns them as a dict."""
     n, ref_n = (20_000, 5_000) if quick else (200_000, 20_000)
     book = compare_books(n=n, seed=0, ref_n=ref_n)
+    rate = book["fast"]["orders_per_s"]
     print("Order book throughput (50% limit / 20% market / 30% cancel, BTC-like ticks and lots)")
-    print(f"  fast book:      {book['fast']['orders_per_s']:>12,.0f} orders/s  (n={book['fast']['n']:,})")
+    print(f"  fast book:      {rate:>12,.0f} orders/s  (n={book['fast']['n']:,})  "
+          f"target >= {BOOK_TARGET:,.0f}: {_verdict(rate >= BOOK_TARGET)}")
     if book.get("reference"):
+        ratio = book["ratio_fast_over_reference"]
         print(f"  fast book:      {book['fast_at_ref_n']['orders_per_s']:>12,.0f} orders/s  (n={ref_n:,})")
         print(f"  reference book: {book['reference']['orders_per_s']:>12,.0f} orders/s  (n={ref_n:,})")
-        print(f"  ratio fast/reference at n={ref_n:,}: {book['ratio_fast_over_reference']:.1f}x")
+        print(f"  ratio fast/reference at n={ref_n:,}: {ratio:.1f}x  "
+              f"target >= {BOOK_RATIO_TARGET:.0f}x: {_verdict(ratio >= BOOK_RATIO_TARGET)}")
     else:
         print(f"  ({book.get('note')})")
     print(f'  reproduce: python -c "from experiments.bench_book import compare_books; '
           f'print(compare_books(n={n}, seed=0, ref_n={ref_n}))"')
-    path = scenario or ROOT / "scenarios" / "calm.yaml"
+    path = scenario or (CALM if quick else EVENT)
     overrides = {"duration": "2h"} if quick else None
     e2e = end_to_end(path, overrides=overrides)
-    print(f"End to end: {e2e['scenario']} ({e2e['simulated_s'] / 3600:.0f} simulated h)")
+    print(f"End to end: {e2e['scenario']} ({e2e['simulated_s'] / 3600:.0f} simulated h, one process)")
     print(f"  {e2e['orders_per_s']:,.0f} orders+cancels/s, {e2e['sim_s_per_wall_s']:,.0f} simulated s per wall s, "
-          f"{e2e['wall_s']:.1f} s wall ({e2e['orders']:,} orders, {e2e['cancels']:,} cancels, {e2e['trades']:,} trades)")
+          f"{e2e['wall_s']:.1f} s wall ({e2e['orders']:,} orders, {e2e['cancels']:,} cancels, {e2e['trades']:,} trades), "
+          f"peak memory {e2e.get('peak_rss_mb', float('nan')):,.0f} MB")
+    if path == EVENT and not quick:
+        print(f"  targets: >= {E2E_RATE_TARGET:,.0f} orders/s: {_verdict(e2e['orders_per_s'] >= E2E_RATE_TARGET)}; "
+              f"<= {E2E_WALL_TARGET:.0f} s wall: {_verdict(e2e['wall_s'] <= E2E_WALL_TARGET)}; "
+              f"< {MEMORY_TARGET_MB:,.0f} MB: {_verdict(e2e['peak_rss_mb'] < MEMORY_TARGET_MB)}")
     rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
     flags = " --set duration=2h" if quick else ""
     print(f"  reproduce: squeeze run {rel}{flags} --no-progress  (the run prints its wall time)")

@@ -84,7 +84,7 @@ def test_bench_quick_prints_figures_and_commands(capsys, monkeypatch):
 
     monkeypatch.setattr(bench, "end_to_end", lambda path, seed=1, overrides=None: {
         "scenario": "calm", "simulated_s": 7200.0, "wall_s": 1.0, "orders": 10, "cancels": 5, "trades": 3,
-        "orders_per_s": 15.0, "sim_s_per_wall_s": 7200.0})
+        "orders_per_s": 15.0, "sim_s_per_wall_s": 7200.0, "peak_rss_mb": 100.0})
     assert main(["bench", "--quick"]) == 0
     out = capsys.readouterr().out
     assert "ratio fast/reference" in out and "orders/s" in out

@@ -179,3 +179,29 @@ def test_fund_unwinds_at_most_fund_unwind_usd_per_step():
         assert venue.ledger.position[venue.fund, 0] - before == int(1000.0 / mark)
     assert venue.ledger.position[venue.fund, 0] == -100 + 9 + 8 + 8   # marks 109.6, then 120.0
     assert venue_violations(venue) == []
+
+
+def venue_state(venue: OrderBookAgent) -> tuple:
+    """Everything a batch of orders can change, for comparing two venues."""
+    led, book = venue.ledger, venue.books[0]
+    return (book.resting(BUY), book.resting(SELL), led.order_margin.tolist(), dict(venue.rejections),
+            venue.orders_received, venue.cancels_received, venue.open_orders(MM, 0))
+
+
+def test_post_quotes_and_cancel_many_do_what_one_call_per_order_does():
+    ladder = [(BUY, 999, 50), (BUY, 990, 500_000), (SELL, 1001, 50), (SELL, 1000, 40), (BUY, 1002, 10)]
+    one, batch = make_venue(), make_venue()
+    for v in (one, batch):
+        v.limit(OTHER, 0, SELL, 1002, 5)  # a resting ask: the bid at 1002 would cross and is rejected
+    ids_one = [one.limit(MM, 0, side, tick, lots, tif="POST") for side, tick, lots in ladder]
+    ids_batch = batch.post_quotes(MM, 0, ladder)
+    assert ids_one == ids_batch
+    assert ids_one[1] is None and ids_one[4] is None  # cannot margin 50M; would cross
+    assert venue_state(one) == venue_state(batch)
+    assert batch.rejections["post_only_would_cross"] == 1 and batch.rejections["insufficient_margin"] == 1
+    gone = [ids_one[0], ids_one[2], 12345]  # an unknown id is skipped by both
+    for oid in gone:
+        one.cancel(0, oid)
+    batch.cancel_many(0, gone)
+    assert venue_state(one) == venue_state(batch)
+    assert batch.open_orders(MM, 0) == [ids_one[3]]

@@ -230,8 +230,9 @@ def liquidation_price_one(position: float, entry: float, wallet: float, table: T
     s = 1.0 if position > 0 else -1.0
     n = 0
     for cap, mm_at_cap in table._edges:
-        if s * (wallet + position * (cap / qabs - entry) - mm_at_cap) < 0:
-            n += 1
+        if s * (wallet + position * (cap / qabs - entry) - mm_at_cap) >= 0:
+            break  # s*f is increasing and the edges ascend: no later edge lies below P*
+        n += 1
     _, mmr, _, cum = table.rows[n]
     lp = (wallet + cum - position * entry) / (qabs * mmr - position)
     return lp if lp > 0.0 else 0.0

@@ -261,18 +261,47 @@ class OrderBookAgent(mesa.Agent):
             self.rejections["post_only_would_cross"] += 1
             return None
         if m.order_id is not None:
-            self._order_owner[asset][m.order_id] = (account, per_lot, reduce_only)
-            mine = self._by_account[asset].get(account)
-            if mine is None:
-                mine = self._by_account[asset][account] = set()
-            mine.add(m.order_id)
-            if reduce_only:
-                self._reduce_only[asset].setdefault(account, set()).add(m.order_id)
-            self.ledger.order_margin[account, asset] += per_lot * (lots - m.filled)
+            self._register(asset, account, m.order_id, per_lot, lots - m.filled, reduce_only)
         self._settle(asset, account, side, m, cause)
         if m.fills:
             self.resolve(asset)
         return m.order_id
+
+    def post_quotes(self, account: int, asset: int, quotes: list[tuple[int, int, int]]) -> list[int | None]:
+        """Place post-only limit orders ``(side, tick, lots)``, in order; the resting id of each, or None.
+
+        The same as one `limit(..., tif="POST")` per quote, without the per-call
+        work a post-only order never needs (it never fills, so there is nothing
+        to settle or resolve): a market maker's ladder in one call.
+        """
+        book = self.books[asset]
+        reserve, submit, register = self._reserve, book.submit_limit, self._register
+        ids: list[int | None] = []
+        for side, tick, lots in quotes:
+            self.orders_received += 1
+            per_lot = reserve(account, asset, side, lots, tick)
+            if per_lot is None:
+                ids.append(None)
+                continue
+            book.cause = TRADER
+            m = submit(account, side, tick, lots, "POST")
+            if m.rejected:
+                self.rejections["post_only_would_cross"] += 1
+            else:
+                register(asset, account, m.order_id, per_lot, lots, False)
+            ids.append(m.order_id)
+        return ids
+
+    def _register(self, asset: int, account: int, order_id: int, per_lot: float, lots: int, reduce_only: bool) -> None:
+        """Book a resting order to its account and reserve its collateral."""
+        self._order_owner[asset][order_id] = (account, per_lot, reduce_only)
+        mine = self._by_account[asset].get(account)
+        if mine is None:
+            mine = self._by_account[asset][account] = set()
+        mine.add(order_id)
+        if reduce_only:
+            self._reduce_only[asset].setdefault(account, set()).add(order_id)
+        self.ledger.order_margin[account, asset] += per_lot * lots
 
     def market(self, account: int, asset: int, side: int, lots: int, cause: int = TRADER,
                reduce_only: bool = False) -> int:
@@ -327,6 +356,15 @@ class OrderBookAgent(mesa.Agent):
         lots = book.cancel(order_id)
         self._release(asset, order_id, lots, gone=True)
         return lots
+
+    def cancel_many(self, asset: int, order_ids: list[int]) -> None:
+        """Cancel several resting orders (each as `cancel`; ids already gone are skipped)."""
+        book = self.books[asset]
+        resting, release = book.resting_ids, self._release
+        for order_id in order_ids:
+            self.cancels_received += 1
+            if order_id in resting:
+                release(asset, order_id, book.cancel(order_id), gone=True)
 
     def cancel_all(self, account: int, asset: int) -> None:
         """Cancel an account's resting orders and stops on one asset."""
