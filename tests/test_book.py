@@ -359,3 +359,15 @@ def test_bench_stream_replays_identically_on_both_books() -> None:
     assert fast.n_fills > 100
     assert tape_rows(fast) == tape_rows(ref)
     assert fast.resting(BUY) == ref.resting(BUY) and fast.resting(SELL) == ref.resting(SELL)
+
+
+def test_emptied_levels_do_not_pile_up_in_the_price_heaps() -> None:
+    book = LimitOrderBook(0.1, 0.001)
+    for k in range(5000):  # a quote that moves every time: each level is made, then emptied
+        oid = book.submit_limit(1, BUY, 1000 + k % 997, 1).order_id
+        book.submit_limit(2, SELL, 5000 + k % 991, 1)
+        book.cancel(oid)
+    assert len(book._heaps[0]) < 300 and len(book._heaps[1]) < 2 * 991 + 300
+    assert book.best_bid() is None and book.best_ask() == 5000
+    book.submit_limit(1, BUY, 1200, 1)
+    assert book.best_bid() == 1200

@@ -18,7 +18,7 @@ Every fill is appended to the tape (`tape` columns) with the book's current
 
 from __future__ import annotations
 
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 import math
 from array import array
 from collections import deque
@@ -321,9 +321,15 @@ class LimitOrderBook:
         i = 0 if side == BUY else 1
         q = self._queues[i].get(tick)
         if q is None:
-            self._queues[i][tick] = deque((oid,))
+            queues, heap = self._queues[i], self._heaps[i]
+            queues[tick] = deque((oid,))
             self._level_qty[i][tick] = qty
-            heappush(self._heaps[i], -tick if i == 0 else tick)
+            heappush(heap, -tick if i == 0 else tick)
+            if len(heap) > 2 * len(queues) + 256:
+                # Emptied levels stay in the heap until they reach its top; rebuild it
+                # from the live levels before they pile up (the best price is unchanged).
+                heap[:] = [-t for t in queues] if i == 0 else list(queues)
+                heapify(heap)
         else:
             q.append(oid)
             self._level_qty[i][tick] += qty

@@ -18,6 +18,7 @@ import math
 
 UP = 1
 DOWN = -1
+_COMPACT_MIN = 1024  # heaps smaller than this are never compacted
 
 
 class TriggerHeap:
@@ -29,6 +30,7 @@ class TriggerHeap:
         self.direction = direction
         self._heap: list[tuple[float, int, int, int]] = []
         self._seq = itertools.count()
+        self._compact_at = _COMPACT_MIN
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -37,6 +39,21 @@ class TriggerHeap:
         """Add a trigger at ``price``; earlier pushes at the same price fire first."""
         key = price if self.direction == UP else -price
         heapq.heappush(self._heap, (key, next(self._seq), ident, version))
+
+    def compact_if_stale(self, is_live) -> None:
+        """Drop stale entries once the heap has doubled since it was last compacted.
+
+        Stale entries deep in the heap would otherwise pile up for the whole run
+        (every fill re-registers a position). Entries are ordered by ``(price,
+        seq)`` with a unique ``seq``, so dropping stale ones never changes what
+        fires or in which order. Amortised O(1) per push.
+        """
+        heap = self._heap
+        if len(heap) < self._compact_at:
+            return
+        heap[:] = [e for e in heap if is_live(e[2], e[3])]
+        heapq.heapify(heap)
+        self._compact_at = max(_COMPACT_MIN, 2 * len(heap))
 
     def pop_due(self, price: float, is_live) -> tuple[float, int, int] | None:
         """Remove and return the nearest live trigger crossed by ``price``.
@@ -108,7 +125,9 @@ class StopBook(_TwoWay):
         """Register a stop and return its id."""
         sid = next(self._ids)
         self.stops[sid] = (account, side, lots, trigger)
-        (self.up if side > 0 else self.down).push(trigger, sid, 0)
+        heap = self.up if side > 0 else self.down
+        heap.push(trigger, sid, 0)
+        heap.compact_if_stale(self._live)
         return sid
 
     def cancel(self, sid: int) -> bool:
@@ -152,7 +171,9 @@ class LiquidationWatch(_TwoWay):
         self.version[account] += 1
         if position == 0 or not math.isfinite(liq_price):
             return
-        (self.down if position > 0 else self.up).push(liq_price, account, self.version[account])
+        heap = self.down if position > 0 else self.up
+        heap.push(liq_price, account, self.version[account])
+        heap.compact_if_stale(self._live)
 
     def pop(self, mark: float, direction: int) -> tuple[float, int] | None:
         """Remove the nearest due account in a direction: ``(liquidation price, account)``."""
