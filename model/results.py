@@ -13,37 +13,41 @@ from agents.exchange.venue import CAUSES
 
 
 def trades_frame(model) -> pd.DataFrame:
-    """Every fill on every book, plus off-book transfers (takeover, ADL), in time order."""
+    """Every fill on every book, plus off-book transfers (takeover, ADL), in time order.
+
+    Built from typed columns (the asset as categorical codes, not strings), so
+    a run of millions of fills needs little more memory than the tape itself.
+    """
     symbols = model.scenario.symbols
-    frames = []
-    for book in model.venue.books:
+    venue = model.venue
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("time", "asset", "price", "qty", "taker_side", "taker",
+                                                           "maker", "cause")}
+    for a, book in enumerate(venue.books):
         n = book.n_fills
-        frames.append(pd.DataFrame({
-            "time": np.asarray(book.tape_time, dtype=float),
-            "asset": [book.asset] * n,
-            "price": np.asarray(book.tape_tick, dtype=float) * book.tick_size,
-            "qty": np.asarray(book.tape_qty, dtype=float) * book.lot_size,
-            "taker_side": np.asarray(book.tape_side, dtype=np.int8),
-            "taker": np.asarray(book.tape_taker, dtype=np.int64),
-            "maker": np.asarray(book.tape_maker, dtype=np.int64),
-            "cause": np.asarray(book.tape_cause, dtype=np.int8),
-        }))
-    t = model.venue.transfers
+        parts["time"].append(np.asarray(book.tape_time, dtype=float))
+        parts["asset"].append(np.full(n, a, dtype=np.int16))
+        parts["price"].append(np.asarray(book.tape_tick, dtype=float) * book.tick_size)
+        parts["qty"].append(np.asarray(book.tape_qty, dtype=float) * book.lot_size)
+        parts["taker_side"].append(np.asarray(book.tape_side, dtype=np.int8))
+        parts["taker"].append(np.asarray(book.tape_taker, dtype=np.int64))
+        parts["maker"].append(np.asarray(book.tape_maker, dtype=np.int64))
+        parts["cause"].append(np.asarray(book.tape_cause, dtype=np.int8))
+    t = venue.transfers
     lots = np.asarray(t["lots"], dtype=float)
     assets = np.asarray(t["asset"], dtype=np.int64)
-    frames.append(pd.DataFrame({
-        "time": np.asarray(t["time"], dtype=float),
-        "asset": [symbols[a] for a in assets],
-        "price": np.asarray(t["price"], dtype=float),
-        "qty": lots * model.venue.ledger.lot[assets] if len(lots) else lots,
-        "taker_side": np.asarray(t["side"], dtype=np.int8),
-        "taker": np.asarray(t["taker"], dtype=np.int64),
-        "maker": np.asarray(t["maker"], dtype=np.int64),
-        "cause": np.asarray(t["cause"], dtype=np.int8),
-    }))
-    out = pd.concat(frames, ignore_index=True).sort_values(["time"], kind="stable", ignore_index=True)
-    out["asset"] = pd.Categorical(out["asset"], categories=symbols)
-    out["cause"] = pd.Categorical.from_codes(out["cause"].to_numpy(), categories=list(CAUSES))
+    parts["time"].append(np.asarray(t["time"], dtype=float))
+    parts["asset"].append(assets.astype(np.int16))
+    parts["price"].append(np.asarray(t["price"], dtype=float))
+    parts["qty"].append(lots * venue.ledger.lot[assets] if len(lots) else lots)
+    parts["taker_side"].append(np.asarray(t["side"], dtype=np.int8))
+    parts["taker"].append(np.asarray(t["taker"], dtype=np.int64))
+    parts["maker"].append(np.asarray(t["maker"], dtype=np.int64))
+    parts["cause"].append(np.asarray(t["cause"], dtype=np.int8))
+    cols = {k: np.concatenate(v) for k, v in parts.items()}
+    order = np.argsort(cols["time"], kind="stable")
+    out = pd.DataFrame({k: v[order] for k, v in cols.items() if k not in ("asset", "cause")})
+    out.insert(1, "asset", pd.Categorical.from_codes(cols["asset"][order], categories=symbols))
+    out["cause"] = pd.Categorical.from_codes(cols["cause"][order], categories=list(CAUSES))
     return out
 
 
