@@ -180,9 +180,12 @@ class MarketModel(mesa.Model):
         self.venue.begin_step(self.now, self.fundamental)
         for mm in self.market_makers:
             mm.act()
-        traders = self.traders
+        traders, made = self.traders, self.traders.made
         for i in self.active_traders():
-            traders[i].act()
+            agent = made[i]
+            if agent is None:  # its first activation: make the agent
+                agent = traders[i]
+            agent.act()
         self.venue.end_step()
         if self.steps % self._record_every_steps == 0:
             self.record()

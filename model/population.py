@@ -43,6 +43,7 @@ class TraderRoster(Sequence):
     def __init__(self, model) -> None:
         self._model = model
         self._agents: list[Trader | None] = []
+        self.made = self._agents  # read-only view for hot loops: the agent, or None until it is made
         self._starts: list[int] = []  # first account of each cohort
         self._cohorts: list[tuple[type, list[int], dict]] = []  # (class, assets, per-trader kwargs)
         self.strategies: list[str] = []
