@@ -14,7 +14,7 @@ they arrive (a continuous double auction):
 * after the fills of an order, triggers are resolved until nothing more
   fires: due stops (on the last price) and due liquidations (on the mark),
   nearest first, upward triggers before downward ones. Every forced trade
-  carries its cause on the tape.
+  carries its cause on the tape (see `agents.exchange.cascades`).
 """
 
 from __future__ import annotations
@@ -29,17 +29,16 @@ from agents.exchange.accounts import Ledger
 from agents.exchange.book import BUY, SELL, LimitOrderBook, Match, OrderError
 from agents.exchange.funding import FundingClock, MarkPrice
 from agents.exchange.liquidation import LiquidationEngine
-from agents.exchange.margin import (BINANCE_BTCUSDT, TierTable, liquidation_price, liquidation_price_one,
-                                   maintenance_margin_one)
-from agents.exchange.triggers import UP, LiquidationWatch, StopBook
+from agents.exchange.cascades import (ADL, CAUSES, LIQUIDATION, SHOCK, STOP, TAKEOVER, TRADER,  # noqa: F401
+                                      TriggerResolution)
+from agents.exchange.margin import BINANCE_BTCUSDT, TierTable
+from agents.exchange.triggers import LiquidationWatch, StopBook
 
-# Why a trade happened; recorded on the tape for every fill (the taker's cause).
-CAUSES = ("trader", "stop", "liquidation", "takeover", "adl", "shock")
-TRADER, STOP, LIQUIDATION, TAKEOVER, ADL, SHOCK = range(len(CAUSES))
 _FORCED = (LIQUIDATION, TAKEOVER, ADL)  # the liquidated side pays no trading fee
 _FUND_LEVERAGE = 1e12  # the insurance fund posts no initial margin
 
-__all__ = ["OrderBookAgent", "AssetRules", "VenueRules", "BUY", "SELL", "CAUSES", "OrderError"]
+__all__ = ["OrderBookAgent", "AssetRules", "VenueRules", "BUY", "SELL", "CAUSES", "OrderError", "TRADER", "STOP",
+           "LIQUIDATION", "TAKEOVER", "ADL", "SHOCK"]
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,7 @@ class VenueRules:
     market_band: float = 0.05  # price protection: market orders fill within this band around the mark
 
 
-class OrderBookAgent(mesa.Agent):
+class OrderBookAgent(TriggerResolution, mesa.Agent):
     """The exchange. Account ``n_traders`` is the insurance fund.
 
     Args:
@@ -432,88 +431,3 @@ class OrderBookAgent(mesa.Agent):
             t[key].append(val)
         self._after_position_change(src, asset)
         self._after_position_change(dst, asset)
-
-    def _after_position_change(self, account: int, asset: int) -> None:
-        led = self.ledger
-        pos = int(led.position[account, asset])
-        if pos == 0:  # reduce-only orders of a flat position must not open a new one
-            for oid in self._reduce_only[asset].pop(account, ()):
-                self.cancel(asset, oid)
-        if account == self.fund:
-            return
-        lp = liquidation_price_one(pos * float(led.lot[asset]), float(led.entry[account, asset]),
-                                   float(led.margin[account, asset]), self.tiers[asset])
-        self.watch[asset].watch(account, pos, lp)
-
-    def _rewatch_all(self, asset: int) -> None:
-        led = self.ledger
-        idx = np.flatnonzero(led.position[:, asset])
-        idx = idx[idx != self.fund]
-        if len(idx) == 0:
-            return
-        lps = np.atleast_1d(liquidation_price(led.position[idx, asset] * led.lot[asset], led.entry[idx, asset],
-                                              led.margin[idx, asset], self.tiers[asset]))
-        w = self.watch[asset]
-        for acct, pos, lp in zip(idx.tolist(), led.position[idx, asset].tolist(), lps.tolist()):
-            w.watch(acct, pos, lp)
-
-    # ------------------------------------------------------------- triggers
-    def _equity_and_mm(self, account: int, asset: int, mark: float) -> tuple[float, float]:
-        led = self.ledger
-        q = int(led.position[account, asset]) * led.lot[asset]
-        eq = float(led.margin[account, asset] + q * (mark - led.entry[account, asset]))
-        return eq, maintenance_margin_one(q, mark, self.tiers[asset])
-
-    def resolve(self, asset: int) -> None:
-        """Fire due stops and liquidations on one asset until nothing more is due."""
-        if self._resolving:
-            return
-        self._resolving = True
-        try:
-            stops, watch = self.stops[asset], self.watch[asset]
-            while True:
-                last = self.last_price(asset)
-                mark = self.mark.update(asset, last, self.mid_price(asset))
-                s, liq = stops.next_due(last), watch.next_due(mark)
-                pick = _nearest(s, liq)
-                if pick is None:
-                    return
-                if pick == "stop":
-                    self._fire_stop(asset, last, s[1])
-                else:
-                    self._fire_liquidation(asset, mark, liq[1])
-        finally:
-            self._resolving = False
-
-    def _fire_stop(self, asset: int, last: float, direction: int) -> None:
-        got = self.stops[asset].pop(last, direction)
-        if got is None:
-            return
-        _, account, side, lots = got
-        self.stops_fired[asset] += 1
-        self.market(account, asset, side, lots, cause=STOP, reduce_only=True)
-
-    def _fire_liquidation(self, asset: int, mark: float, direction: int) -> None:
-        got = self.watch[asset].pop(mark, direction)
-        if got is None:
-            return
-        trigger, account = got
-        eq, mm = self._equity_and_mm(account, asset, mark)
-        if eq > mm:  # rounding put the trigger a hair early: watch again just beyond the mark
-            pos = int(self.ledger.position[account, asset])
-            self.watch[asset].watch(account, pos, mark * (1.0 - 1e-9 * (1 if pos > 0 else -1)))
-            return
-        pos = int(self.ledger.position[account, asset])
-        self.liq_usd[asset, 0 if pos > 0 else 1] += abs(pos) * self.ledger.lot[asset] * mark
-        self.liquidations.liquidate(account, asset, trigger, mark, eq, mm)
-
-
-def _nearest(stop: tuple[float, int] | None, liq: tuple[float, int] | None) -> str | None:
-    """Which due trigger fires first: upward before downward, nearest price first."""
-    if stop is None:
-        return None if liq is None else "liq"
-    if liq is None:
-        return "stop"
-    if stop[1] != liq[1]:
-        return "stop" if stop[1] == UP else "liq"
-    return "stop" if (stop[0] <= liq[0]) == (stop[1] == UP) else "liq"
