@@ -89,3 +89,20 @@ def test_bench_quick_prints_figures_and_commands(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "ratio fast/reference" in out and "orders/s" in out
     assert out.count("reproduce:") == 2
+
+
+def test_full_bench_judges_each_figure_against_its_target(capsys, monkeypatch):
+    import experiments.bench as bench
+
+    monkeypatch.setattr(bench, "compare_books", lambda n, seed, ref_n: {
+        "fast": {"orders_per_s": 900_000.0, "n": n}, "fast_at_ref_n": {"orders_per_s": 950_000.0},
+        "reference": {"orders_per_s": 20_000.0}, "ratio_fast_over_reference": 47.5})
+    monkeypatch.setattr(bench, "end_to_end", lambda path, seed=1, overrides=None: {
+        "scenario": "short_squeeze_2026_01_14", "simulated_s": 259200.0, "wall_s": 120.0, "orders": 7_000_000,
+        "cancels": 5_000_000, "trades": 1, "orders_per_s": 100_000.0, "sim_s_per_wall_s": 2160.0,
+        "peak_rss_mb": 500.0})
+    assert main(["bench"]) == 0
+    out = capsys.readouterr().out
+    assert "target >= 1,000,000: MISS" in out and "target >= 2x: pass" in out
+    assert "target >= 100,000 orders+cancels/s: pass" in out and "target <= 30 s wall: MISS" in out
+    assert "target < 1,024 MB peak memory: pass" in out
