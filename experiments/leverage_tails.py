@@ -2,10 +2,10 @@
 
 Thurner, Farmer & Geanakoplos (Quant. Finance 2012) find that leverage plus margin calls
 make returns fat-tailed and volatility clustered, and that both vanish without leverage
-(FACTS §4). :func:`leverage_sweep` runs a scenario once per (leverage cap, seed) and
+(FACTS §4). :func:`leverage_sweep` runs a scenario once per (leverage level, seed) and
 measures the excess kurtosis and ACF(|r|) at lag 1 of its 1-minute returns;
-:func:`summarize_sweep` averages over seeds and :func:`plot_leverage_tails` draws both
-against the cap.
+:func:`summarize_sweep` summarizes over seeds and :func:`plot_leverage_tails` draws both
+against the leverage level.
 
 How leverage is set (``mode``)
 ------------------------------
@@ -16,6 +16,15 @@ How leverage is set (``mode``)
   few traders while a cap of 1 removes leverage entirely.
 * ``"constant"``: every cohort whose leverage is not already constant 1 (the leveraged
   ones) uses exactly L.
+* ``"median"``: *the typical leverage is L*. Every cohort whose leverage is not already
+  constant 1 keeps the shape of its leverage distribution, rescaled so that its median
+  is L (a log-normal gets ``median: L`` with the same ``sigma``; other kinds are
+  multiplied by L / their median; a plain number becomes L). Its ``min`` and ``max`` are
+  bounds, not shape, and are kept (``min`` lowered to L if it was above, ``max`` raised
+  to L if it was below). In ``leveraged_calm.yaml`` (log-normal, sigma 0.6, 1-125x)
+  L = 1 still leaves half the speculators above 1x (mean ~1.4x), while L = 50 moves the
+  whole distribution up, which a cap of 50 does not; unlike ``"cap"``, it varies the
+  leverage most traders actually use.
 
 The venue's tier table still caps leverage by position size, and a sentiment-driven
 leverage boost (``sentiment.leverage_weight``, off in the calm scenarios) is not capped.
@@ -48,24 +57,85 @@ from matplotlib.figure import Figure
 
 from experiments.plots_common import DPI, save_figure
 
-__all__ = ["METRICS", "cap_leverage", "leverage_overrides", "leverage_sweep", "plot_leverage_tails",
-           "run_one", "summarize_sweep", "write_sweep"]
+__all__ = ["METRICS", "cap_leverage", "dist_median", "leverage_overrides", "leverage_sweep",
+           "plot_leverage_tails", "run_one", "summarize_sweep", "write_sweep"]
 
 RETURN_INTERVAL_S = 60.0
 METRICS: tuple[str, ...] = ("excess_kurtosis", "acf_abs_lag1", "kurtosis_4min", "acf_abs_mean_1_10",
                             "daily_volatility_pct", "liquidations", "liquidated_usd", "mean_leverage")
 """Per-run measurements; the first two are the check itself, the rest are context."""
-Mode = Literal["cap", "constant"]
+Mode = Literal["cap", "constant", "median"]
+MODES: tuple[str, ...] = ("cap", "constant", "median")
+AXIS_LABELS = {"cap": "leverage cap L", "constant": "leverage L (every leveraged trader)",
+               "median": "median leverage L"}
+"""The x-axis label of the plot for each mode."""
+
+
+def dist_median(spec: Any) -> float:
+    """The median of a parameter (a number or a distribution model), ignoring its ``min``/``max``.
+
+    Raises:
+        ValueError: for a distribution kind without a positive median to rescale.
+    """
+    if isinstance(spec, (int, float)):
+        return float(spec)
+    kind = spec.dist
+    if kind == "constant":
+        return float(spec.value)
+    if kind == "lognormal":
+        return float(spec.median)
+    if kind == "normal":
+        return float(spec.mean)
+    if kind == "uniform":
+        return 0.5 * (float(spec.low) + float(spec.high))
+    if kind == "pareto":
+        return float(spec.scale) * 2.0 ** (1.0 / float(spec.alpha))
+    if kind == "choice":
+        values = np.asarray(spec.values, dtype=float)
+        weights = np.ones_like(values) if spec.weights is None else np.asarray(spec.weights, dtype=float)
+        order = np.argsort(values, kind="stable")
+        cum = np.cumsum(weights[order]) / weights.sum()
+        return float(values[order][np.searchsorted(cum, 0.5)])
+    raise ValueError(f"cannot rescale a {kind!r} distribution")
+
+
+def _median_leverage(spec: Any, median: float) -> Any:
+    """``spec`` rescaled to median ``median``, its ``min``/``max`` bounds kept (see the module docstring)."""
+    median = float(median)
+    if isinstance(spec, (int, float)):
+        return median
+    data = spec.model_dump()
+    kind = data["dist"]
+    if kind == "lognormal":
+        data["median"] = median
+    else:
+        old = dist_median(spec)
+        if not old > 0:
+            raise ValueError(f"cannot rescale a leverage distribution with median {old} to {median}")
+        factor = median / old
+        keys = {"constant": ("value",), "normal": ("mean", "std"), "uniform": ("low", "high"),
+                "pareto": ("scale",)}.get(kind, ())
+        for key in keys:
+            data[key] = float(data[key]) * factor
+        if kind == "choice":
+            data["values"] = [float(x) * factor for x in data["values"]]
+    if data.get("min") is not None:
+        data["min"] = min(float(data["min"]), median)
+    if data.get("max") is not None:
+        data["max"] = max(float(data["max"]), median)
+    return data
 
 
 def cap_leverage(spec: Any, cap: float, mode: Mode = "cap") -> Any:
-    """The leverage parameter ``spec`` (a number or a distribution model) under leverage ``cap``.
+    """The leverage parameter ``spec`` (a number or a distribution model) at leverage level ``cap``.
 
     Returns a number or a distribution mapping suitable for a scenario override; see the
-    module docstring for the two modes.
+    module docstring for the three modes (in mode ``"median"`` ``cap`` is the median).
     """
     if mode == "constant":
         return float(cap)
+    if mode == "median":
+        return _median_leverage(spec, cap)
     if isinstance(spec, (int, float)):
         return min(float(spec), float(cap))
     data = spec.model_dump()
@@ -77,7 +147,7 @@ def cap_leverage(spec: Any, cap: float, mode: Mode = "cap") -> Any:
 
 def leverage_overrides(scenario_path: str | Path, cap: float, mode: Mode = "cap",
                        base: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Scenario overrides that apply leverage ``cap`` to every affected cohort (plus ``base``)."""
+    """Scenario overrides that apply leverage level ``cap`` to every affected cohort (plus ``base``)."""
     from model.distributions import bounds
     from model.scenario import load_scenario
 
@@ -85,7 +155,7 @@ def leverage_overrides(scenario_path: str | Path, cap: float, mode: Mode = "cap"
     out = dict(base or {})
     for cohort in scenario.population:
         lo, hi = bounds(cohort.leverage)
-        affected = hi > cap if mode == "cap" else not (lo == hi == 1.0)
+        affected = hi > cap if mode == "cap" else not (lo == hi == 1.0)  # constant, median: the leveraged
         if affected:
             out[f"population.{cohort.name}.leverage"] = cap_leverage(cohort.leverage, cap, mode)
     return out
@@ -125,7 +195,7 @@ def leverage_sweep(scenario_path: str | Path, leverages: Sequence[float] = (1, 5
                    seeds: Sequence[int] = (1, 2, 3), hours: float = 12.0, n_jobs: int = 2,
                    mode: Mode = "cap", overrides: Mapping[str, Any] | None = None,
                    progress: bool = False) -> pd.DataFrame:
-    """Run every (leverage cap, seed) pair in parallel and return one row per run.
+    """Run every (leverage level, seed) pair in parallel and return one row per run.
 
     ``overrides`` are applied to the scenario first (the duration is ``hours``). Runs go
     through joblib's loky backend (``n_jobs=1`` runs in-process). Rows are sorted by
@@ -153,18 +223,24 @@ def leverage_sweep(scenario_path: str | Path, leverages: Sequence[float] = (1, 5
 
 
 def summarize_sweep(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per leverage cap: the number of seeds and the mean and std (over seeds) of every metric."""
+    """Per leverage level: the number of seeds and the mean, std and median (over seeds) of every metric.
+
+    The medians (``<metric>_median``, after the mean and std columns) are less swayed by one
+    seed's rare cascade than the means.
+    """
     grouped = runs.groupby("leverage", sort=True)
     out = pd.DataFrame({"leverage": list(grouped.groups), "seeds": grouped.size().to_numpy()})
     for metric in METRICS:
         out[f"{metric}_mean"] = grouped[metric].mean().to_numpy()
         out[f"{metric}_std"] = grouped[metric].std(ddof=1).to_numpy()
+    for metric in METRICS:
+        out[f"{metric}_median"] = grouped[metric].median().to_numpy()
     return out
 
 
 def plot_leverage_tails(summary: pd.DataFrame, out_dir: Path, runs: pd.DataFrame | None = None,
-                        title: str = "Leverage and fat tails") -> Path:
-    """Kurtosis and ACF(|r|) at lag 1 against the leverage cap (mean ± std, seeds as dots)."""
+                        title: str = "Leverage and fat tails", mode: Mode = "cap") -> Path:
+    """Kurtosis and ACF(|r|) at lag 1 against the leverage level (mean ± std, seeds as dots)."""
     fig = Figure(figsize=(11.0, 4.2), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, 2)
@@ -180,7 +256,7 @@ def plot_leverage_tails(summary: pd.DataFrame, out_dir: Path, runs: pd.DataFrame
         ax.axhline(0.0, color="k", lw=0.6)
         ax.set_xscale("log")
         ax.set_xticks(summary["leverage"], [f"{v:g}" for v in summary["leverage"]])
-        ax.set_xlabel("leverage cap L")
+        ax.set_xlabel(AXIS_LABELS.get(mode, "leverage L"))
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="best")
@@ -188,11 +264,11 @@ def plot_leverage_tails(summary: pd.DataFrame, out_dir: Path, runs: pd.DataFrame
     return save_figure(fig, Path(out_dir), "leverage_tails")
 
 
-def write_sweep(out_dir: Path, runs: pd.DataFrame, summary: pd.DataFrame, title: str) -> None:
+def write_sweep(out_dir: Path, runs: pd.DataFrame, summary: pd.DataFrame, title: str, mode: Mode = "cap") -> None:
     """Write ``runs.csv``, ``leverage_tails.csv`` and ``leverage_tails.png`` into ``out_dir``."""
     runs.to_csv(out_dir / "runs.csv", index=False)
     summary.to_csv(out_dir / "leverage_tails.csv", index=False)
-    plot_leverage_tails(summary, out_dir, runs, title)
+    plot_leverage_tails(summary, out_dir, runs, title, mode)
 
 
 def add_to_validation_report(validation_dir: Path, sweep_dir: Path, summary: pd.DataFrame) -> Path:
@@ -216,7 +292,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--hours", type=float, default=12.0, help="simulated hours per run (default 12)")
     p.add_argument("--seeds", type=int, default=3, help="seeds 1..N per leverage (default 3)")
     p.add_argument("--leverages", type=float, nargs="+", default=[1, 5, 20, 50])
-    p.add_argument("--mode", choices=("cap", "constant"), default="cap")
+    p.add_argument("--mode", choices=MODES, default="cap",
+                   help="cap: cap every trader at L; constant: every leveraged trader at L; "
+                        "median: the leveraged cohorts' distribution rescaled to median L (default cap)")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario key first, as in `squeeze run --set`")
@@ -237,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     name = Path(args.scenario).stem
     title = f"{name}: {args.hours:g} h per run, {args.seeds} seeds, leverage {args.mode}"
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    path = write_folder_atomic(args.out, f"{name}-leverage-{stamp}", lambda d: write_sweep(d, runs, summary, title))
+    path = write_folder_atomic(args.out, f"{name}-leverage-{stamp}", lambda d: write_sweep(d, runs, summary, title, args.mode))
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(summary.round(4).to_string(index=False))
     print(f"{len(runs)} runs in {time.perf_counter() - t0:.0f} s wall; sweep folder: {path}")

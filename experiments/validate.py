@@ -362,7 +362,7 @@ def render_validation_page(payload: Mapping[str, Any], leverage_table: pd.DataFr
                  html_table(leverage_table.to_dict("records"))]
         if leverage_png:
             body.append('<figure><img src="leverage_tails.png" alt="kurtosis and ACF(|r|) against leverage">'
-                        "<figcaption>Excess kurtosis and ACF(|r|) at lag 1 against the leverage cap "
+                        "<figcaption>Excess kurtosis and ACF(|r|) at lag 1 against the leverage level (cap, constant or median) "
                         "(mean ± std over seeds)</figcaption></figure>")
     return "\n".join(["<!DOCTYPE html>", '<html lang="en">', '<head><meta charset="utf-8">',
                       f"<title>{html.escape(title)}</title>", f"<style>{CSS}</style></head>", "<body>",
