@@ -314,6 +314,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = summarize_sweep(runs)
     name = Path(args.scenario).stem
     title = f"{name}: {args.hours:g} h per run, {args.seeds} seeds, leverage {args.mode}"
+    if args.set:  # a figure must say what it was run on
+        title += "; " + ", ".join(args.set)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     path = write_folder_atomic(args.out, f"{name}-leverage-{stamp}", lambda d: write_sweep(d, runs, summary, title, args.mode))
     with pd.option_context("display.width", 200, "display.max_columns", 30):
