@@ -42,34 +42,33 @@ class TraderRoster(Sequence):
 
     def __init__(self, model) -> None:
         self._model = model
-        self._agents: list[Trader | None] = []
-        self.made = self._agents  # read-only view for hot loops: the agent, or None until it is made
+        self.made: list[Trader | None] = []  # per account: its agent, or None until it is made (read-only)
         self._starts: list[int] = []  # first account of each cohort
         self._cohorts: list[tuple[type, list[int], dict]] = []  # (class, assets, per-trader kwargs)
         self.strategies: list[str] = []
 
     def add_cohort(self, cls: type, strategy: str, assets: list[int], kwargs: dict, n: int) -> None:
         """Register ``n`` traders; ``kwargs`` values that are lists hold one value per trader."""
-        self._starts.append(len(self._agents))
+        self._starts.append(len(self.made))
         self._cohorts.append((cls, assets, kwargs))
-        self._agents.extend([None] * n)
+        self.made.extend([None] * n)
         self.strategies.extend([strategy] * n)
 
     def __len__(self) -> int:
-        return len(self._agents)
+        return len(self.made)
 
     def __getitem__(self, account: int) -> Trader:  # type: ignore[override]
-        agent = self._agents[account]
+        agent = self.made[account]
         if agent is None:
             c = bisect_right(self._starts, account) - 1
             cls, assets, kwargs = self._cohorts[c]
             k = account - self._starts[c]
             args = {key: (vals[k] if isinstance(vals, list) else vals) for key, vals in kwargs.items()}
-            agent = self._agents[account] = cls(self._model, account, assets, **args)
+            agent = self.made[account] = cls(self._model, account, assets, **args)
         return agent
 
     def __iter__(self) -> Iterator[Trader]:
-        return (self[i] for i in range(len(self._agents)))
+        return (self[i] for i in range(len(self.made)))
 
 
 def build_population(model, scenario) -> tuple[TraderRoster, np.ndarray, list[str]]:

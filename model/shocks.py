@@ -19,7 +19,7 @@ Kinds:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Union
 
 import numpy as np
 from pydantic import Field
@@ -71,6 +71,7 @@ class FundamentalJumpShock(_Shock):
 class _FactorShock(_Shock):
     """A multiplier on some assets (all if none are named) for ``duration``, then back to 1."""
 
+    model_array: ClassVar[str]  # the model's per-asset array the factor sets
     duration: Duration
     assets: list[Symbol] | None = None
 
@@ -79,11 +80,13 @@ class _FactorShock(_Shock):
 
 
 class LiquidityWithdrawalShock(_FactorShock):
+    model_array: ClassVar[str] = "liquidity_factor"
     kind: Literal["liquidity_withdrawal"]
     factor: float = Field(ge=0, le=10, description="quote size multiplier while it lasts")
 
 
 class SpotVolatilityShock(_FactorShock):
+    model_array: ClassVar[str] = "fund_vol_factor"
     kind: Literal["spot_volatility"]
     factor: float = Field(ge=0, le=20, description="multiplier of fundamental_vol while it lasts")
 
@@ -174,7 +177,7 @@ class ShockRunner:
         """Apply one step of an ongoing shock; False once it is over."""
         m = self.model
         if isinstance(shock, _FactorShock):
-            factors = m.liquidity_factor if isinstance(shock, LiquidityWithdrawalShock) else m.fund_vol_factor
+            factors = getattr(m, shock.model_array)
             idx = [m.scenario.symbols.index(s) for s in shock.assets] if shock.assets else range(len(m.fundamental))
             over = now >= shock.at + shock.duration - 1e-9
             for a in idx:

@@ -60,13 +60,6 @@ class Ledger:
         # for a handful of assets, at a third of the cost of a ufunc reduce.
         return float(self.wallet[account]) - sum(self.order_margin[account].tolist())
 
-    def opening_lots(self, account: int, asset: int, side: int, lots: int) -> int:
-        """Lots of an order that would open or add exposure (the rest reduces)."""
-        pos = int(self.position[account, asset])
-        if pos * side >= 0:
-            return lots
-        return max(0, lots - abs(pos))
-
     def fill(self, account: int, asset: int, signed_lots: int, price: float, fee: float) -> float:
         """Apply one fill to an account and return its realised PnL.
 

@@ -162,10 +162,14 @@ class LimitOrderBook:
 
     def lots_between(self, side: int, lo_tick: float, hi_tick: float) -> int:
         """Resting lots on one side with ``lo_tick <= tick <= hi_tick``."""
-        levels = self._level_qty[0 if side == BUY else 1]
-        ticks = np.fromiter(levels.keys(), dtype=float, count=len(levels))
-        qty = np.fromiter(levels.values(), dtype=np.int64, count=len(levels))
+        ticks, qty = self._level_arrays(side)
         return int(qty[(ticks >= lo_tick) & (ticks <= hi_tick)].sum())
+
+    def _level_arrays(self, side: int) -> tuple[np.ndarray, np.ndarray]:
+        """Every level of one side as (ticks as floats, resting lots) arrays, for vectorised depth queries."""
+        levels = self._level_qty[0 if side == BUY else 1]
+        return (np.fromiter(levels.keys(), dtype=float, count=len(levels)),
+                np.fromiter(levels.values(), dtype=np.int64, count=len(levels)))
 
     def depth_within_bps(self, side: int, bps: float) -> int:
         """Resting lots on one side within ``bps`` basis points of mid (0 if no mid)."""
@@ -183,9 +187,7 @@ class LimitOrderBook:
         bands = np.asarray(bps_bands, dtype=float)
         if b is None or a is None:
             return np.zeros(len(bands), dtype=np.int64)
-        levels = self._level_qty[0 if side == BUY else 1]
-        ticks = np.fromiter(levels.keys(), dtype=float, count=len(levels))
-        qty = np.fromiter(levels.values(), dtype=np.int64, count=len(levels))
+        ticks, qty = self._level_arrays(side)
         mid = 0.5 * (a + b)
         dist_bps = np.abs(ticks - mid) / mid * 1e4
         return np.array([qty[dist_bps <= band].sum() for band in bands], dtype=np.int64)

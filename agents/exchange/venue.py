@@ -225,7 +225,7 @@ class OrderBookAgent(TriggerResolution, mesa.Agent):
         """Collateral per lot to reserve for an order, or None (with a recorded reason)."""
         led = self.ledger
         pos = int(led.position[account, asset])
-        opening = lots if pos * side >= 0 else lots - abs(pos)  # `Ledger.opening_lots`, inlined (hot)
+        opening = lots if pos * side >= 0 else lots - abs(pos)  # lots that open or add exposure
         if opening <= 0:
             return 0.0
         price = tick * self.books[asset].tick_size
