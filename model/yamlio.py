@@ -86,6 +86,10 @@ def set_dotted(data: dict, key: str, value: Any) -> dict:
     A path segment into a list matches an element's ``name`` or ``symbol``
     field, or a numeric index: ``population.noise.count`` or
     ``assets.BTC.price``. Unknown segments raise KeyError naming the key.
+
+    Only the named entry changes, even where YAML anchors and merge keys
+    (``<<: *speculators``) made several entries share one mapping: every
+    container on the path is copied before it is written to.
     """
     out = copy.deepcopy(data)
     parts = key.split(".")
@@ -101,14 +105,12 @@ def set_dotted(data: dict, key: str, value: Any) -> dict:
             if last:
                 cur[idx] = value
             else:
-                cur = cur[idx]
+                cur[idx] = cur = copy.copy(cur[idx])
         elif isinstance(cur, dict):
             if last:
                 cur[part] = value
             else:
-                if part not in cur:
-                    cur[part] = {}
-                cur = cur[part]
+                cur[part] = cur = copy.copy(cur.get(part, {}))
         else:
             raise KeyError(f"{key}: {'.'.join(parts[:i])} is a value, not a mapping or list")
     return out

@@ -121,3 +121,25 @@ def test_overrides_apply(tmp_path):
 def test_scenario_error_is_a_value_error(tmp_path):
     with pytest.raises(ScenarioError):
         load_scenario(write(tmp_path, GOOD.replace("count: 3", "count: -1")))
+
+
+def test_override_changes_only_the_named_entry_of_a_yaml_merge():
+    """Cohorts built with ``<<: *anchor`` share nested mappings; an override must not leak into the other."""
+    from model.yamlio import set_dotted
+
+    import yaml
+
+    data = yaml.safe_load("population:\n  - &a {name: one, size: {dist: pareto, scale: 1}}\n  - {<<: *a, name: two}\n")
+    assert data["population"][0]["size"] is data["population"][1]["size"]  # shared by the merge
+    out = set_dotted(data, "population.one.size.scale", 5)
+    assert out["population"][0]["size"]["scale"] == 5
+    assert out["population"][1]["size"]["scale"] == 1
+    assert data["population"][0]["size"]["scale"] == 1  # the input is untouched
+
+
+def test_event_override_of_one_speculator_cohort_leaves_the_other():
+    sc = load_scenario(Path(__file__).parent.parent / "scenarios" / "short_squeeze_2026_01_14.yaml",
+                       {"population.speculators.size_usd.scale": 123_000})
+    by_name = {c.name: c for c in sc.population}
+    assert by_name["speculators"].size_usd.scale == 123_000
+    assert by_name["speculators_alts"].size_usd.scale == 330_000
