@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import tempfile
 import time
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -79,10 +80,6 @@ def timed(data: dict, path: Path, seed: int = 1) -> dict:
             "traders": sum(c.count for c in scenario.population)}
 
 
-def _wall(row: dict) -> float:
-    return row["wall_s"]
-
-
 def sweep_wall(sweep_path: Path, jobs: int) -> float:
     """Wall seconds of a whole sweep at ``jobs`` (into a throw-away folder)."""
     from experiments.sweep import run_sweep
@@ -105,8 +102,8 @@ def measure(scenario: Path, hours: float = 1.0, factors: tuple[int, ...] = (1, 4
         rows.append({"curve": "traders", "x": f, **timed(scaled_population(base, f), scenario)})
     # The idle pair differs by a few percent at most, less than run-to-run noise: best of three each.
     idle = with_idle_traders(base, 10)
-    rows.append({"curve": "idle", "x": 0, **min((timed(base, scenario) for _ in range(3)), key=_wall)})
-    rows.append({"curve": "idle", "x": 10, **min((timed(idle, scenario) for _ in range(3)), key=_wall)})
+    rows.append({"curve": "idle", "x": 0, **min((timed(base, scenario) for _ in range(3)), key=itemgetter("wall_s"))})
+    rows.append({"curve": "idle", "x": 10, **min((timed(idle, scenario) for _ in range(3)), key=itemgetter("wall_s"))})
     for h in hour_points:
         rows.append({"curve": "hours", "x": h, **timed({**base, "duration": f"{h}h"}, scenario)})
     if sweep is not None:

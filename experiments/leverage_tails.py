@@ -19,7 +19,8 @@ How leverage is set (``mode``)
 * ``"median"``: *the typical leverage is L*. Every cohort whose leverage is not already
   constant 1 keeps the shape of its leverage distribution, rescaled so that its median
   is L (a log-normal gets ``median: L`` with the same ``sigma``; other kinds are
-  multiplied by L / their median; a plain number becomes L). Its ``min`` and ``max`` are
+  multiplied by L / their median, see `with_median` in `model.distributions`; a plain
+  number becomes L). Its ``min`` and ``max`` are
   bounds, not shape, and are kept (``min`` lowered to L if it was above, ``max`` raised
   to L if it was below). In ``leveraged_calm.yaml`` (log-normal, sigma 0.6, 1-125x)
   L = 1 still leaves half the speculators above 1x (mean ~1.4x), while L = 50 moves the
@@ -48,7 +49,7 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -57,7 +58,7 @@ from matplotlib.figure import Figure
 
 from experiments.plots_common import DPI, save_figure
 
-__all__ = ["METRICS", "cap_leverage", "dist_median", "leverage_overrides", "leverage_sweep",
+__all__ = ["METRICS", "cap_leverage", "leverage_overrides", "leverage_sweep",
            "plot_leverage_tails", "run_one", "summarize_sweep", "write_sweep"]
 
 RETURN_INTERVAL_S = 60.0
@@ -65,38 +66,10 @@ METRICS: tuple[str, ...] = ("excess_kurtosis", "acf_abs_lag1", "kurtosis_4min", 
                             "daily_volatility_pct", "liquidations", "liquidated_usd", "mean_leverage")
 """Per-run measurements; the first two are the check itself, the rest are context."""
 Mode = Literal["cap", "constant", "median"]
-MODES: tuple[str, ...] = ("cap", "constant", "median")
+MODES: tuple[str, ...] = get_args(Mode)
 AXIS_LABELS = {"cap": "leverage cap L", "constant": "leverage L (every leveraged trader)",
                "median": "median leverage L"}
 """The x-axis label of the plot for each mode."""
-
-
-def dist_median(spec: Any) -> float:
-    """The median of a parameter (a number or a distribution model), ignoring its ``min``/``max``.
-
-    Raises:
-        ValueError: for a distribution kind without a positive median to rescale.
-    """
-    if isinstance(spec, (int, float)):
-        return float(spec)
-    kind = spec.dist
-    if kind == "constant":
-        return float(spec.value)
-    if kind == "lognormal":
-        return float(spec.median)
-    if kind == "normal":
-        return float(spec.mean)
-    if kind == "uniform":
-        return 0.5 * (float(spec.low) + float(spec.high))
-    if kind == "pareto":
-        return float(spec.scale) * 2.0 ** (1.0 / float(spec.alpha))
-    if kind == "choice":
-        values = np.asarray(spec.values, dtype=float)
-        weights = np.ones_like(values) if spec.weights is None else np.asarray(spec.weights, dtype=float)
-        order = np.argsort(values, kind="stable")
-        cum = np.cumsum(weights[order]) / weights.sum()
-        return float(values[order][np.searchsorted(cum, 0.5)])
-    raise ValueError(f"cannot rescale a {kind!r} distribution")
 
 
 def _median_leverage(spec: Any, median: float) -> Any:
@@ -104,21 +77,7 @@ def _median_leverage(spec: Any, median: float) -> Any:
     median = float(median)
     if isinstance(spec, (int, float)):
         return median
-    data = spec.model_dump()
-    kind = data["dist"]
-    if kind == "lognormal":
-        data["median"] = median
-    else:
-        old = dist_median(spec)
-        if not old > 0:
-            raise ValueError(f"cannot rescale a leverage distribution with median {old} to {median}")
-        factor = median / old
-        keys = {"constant": ("value",), "normal": ("mean", "std"), "uniform": ("low", "high"),
-                "pareto": ("scale",)}.get(kind, ())
-        for key in keys:
-            data[key] = float(data[key]) * factor
-        if kind == "choice":
-            data["values"] = [float(x) * factor for x in data["values"]]
+    data = spec.with_median(median).model_dump()
     if data.get("min") is not None:
         data["min"] = min(float(data["min"]), median)
     if data.get("max") is not None:

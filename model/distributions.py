@@ -14,7 +14,7 @@ agent gets it) or as a small mapping::
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -24,6 +24,7 @@ class _Dist(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     min: float | None = None
     max: float | None = None
+    _SCALE: ClassVar[tuple[str, ...]] = ()  # the fields that scale with the distribution (see `with_median`)
 
     @model_validator(mode="after")
     def _bounds(self):
@@ -36,10 +37,30 @@ class _Dist(BaseModel):
             x = np.clip(x, self.min, self.max)
         return x
 
+    def center(self) -> float:
+        """The median, before ``min``/``max`` clipping."""
+        raise NotImplementedError
+
+    def with_median(self, m: float) -> "_Dist":
+        """The same shape, scaled so that its unclipped median is ``m``; ``min`` and ``max`` unchanged."""
+        old = self.center()
+        if not old > 0:
+            raise ValueError(f"cannot rescale a {self.dist!r} distribution with median {old} to {m}")
+        return self._scaled(m / old)
+
+    def _scaled(self, factor: float) -> "_Dist":
+        return self.model_copy(update={k: getattr(self, k) * factor for k in self._SCALE})
+
 
 class Constant(_Dist):
     dist: Literal["constant"]
     value: float
+
+    def center(self) -> float:
+        return float(self.value)
+
+    def with_median(self, m: float) -> "Constant":
+        return self.model_copy(update={"value": float(m)})
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return self._clip(np.full(n, self.value, dtype=float))
@@ -50,6 +71,12 @@ class Lognormal(_Dist):
     median: float = Field(gt=0)
     sigma: float = Field(ge=0)
 
+    def center(self) -> float:
+        return float(self.median)
+
+    def with_median(self, m: float) -> "Lognormal":
+        return self.model_copy(update={"median": float(m)})
+
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return self._clip(self.median * np.exp(self.sigma * rng.standard_normal(n)))
 
@@ -58,6 +85,10 @@ class Normal(_Dist):
     dist: Literal["normal"]
     mean: float
     std: float = Field(ge=0)
+    _SCALE = ("mean", "std")
+
+    def center(self) -> float:
+        return float(self.mean)
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return self._clip(self.mean + self.std * rng.standard_normal(n))
@@ -67,6 +98,10 @@ class Uniform(_Dist):
     dist: Literal["uniform"]
     low: float
     high: float
+    _SCALE = ("low", "high")
+
+    def center(self) -> float:
+        return 0.5 * (self.low + self.high)
 
     @model_validator(mode="after")
     def _order(self):
@@ -84,6 +119,10 @@ class Pareto(_Dist):
     dist: Literal["pareto"]
     scale: float = Field(gt=0)
     alpha: float = Field(gt=0)
+    _SCALE = ("scale",)
+
+    def center(self) -> float:
+        return self.scale * 2.0 ** (1.0 / self.alpha)
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return self._clip(self.scale * (1.0 + rng.pareto(self.alpha, n)))
@@ -100,6 +139,16 @@ class Choice(_Dist):
             if len(self.weights) != len(self.values) or min(self.weights) < 0 or sum(self.weights) <= 0:
                 raise ValueError("weights must be non-negative, one per value, and not all zero")
         return self
+
+    def center(self) -> float:
+        values = np.asarray(self.values, dtype=float)
+        weights = np.ones_like(values) if self.weights is None else np.asarray(self.weights, dtype=float)
+        order = np.argsort(values, kind="stable")
+        cum = np.cumsum(weights[order]) / weights.sum()
+        return float(values[order][np.searchsorted(cum, 0.5)])
+
+    def _scaled(self, factor: float) -> "Choice":
+        return self.model_copy(update={"values": [v * factor for v in self.values]})
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         p = None if self.weights is None else np.asarray(self.weights) / sum(self.weights)
@@ -118,6 +167,13 @@ def draw(spec: Param, n: int, rng: np.random.Generator) -> np.ndarray:
     if isinstance(spec, (int, float)):
         return np.full(n, float(spec))
     return spec.sample(n, rng)
+
+
+def median(spec: Param) -> float:
+    """The median of a parameter before its ``min``/``max`` clipping (a number is its own median)."""
+    if isinstance(spec, (int, float)):
+        return float(spec)
+    return spec.center()
 
 
 def bounds(spec: Param) -> tuple[float, float]:

@@ -81,17 +81,17 @@ def line_of(node: yaml.Node | None, loc: tuple) -> int | None:
 
 
 def set_dotted(data: dict, key: str, value: Any) -> dict:
-    """Return a deep copy of ``data`` with ``key`` (``a.b.c``) set to ``value``.
+    """Return ``data`` with ``key`` (``a.b.c``) set to ``value``; ``data`` itself is left unchanged.
 
     A path segment into a list matches an element's ``name`` or ``symbol``
     field, or a numeric index: ``population.noise.count`` or
     ``assets.BTC.price``. Unknown segments raise KeyError naming the key.
 
-    Only the named entry changes, even where YAML anchors and merge keys
-    (``<<: *speculators``) made several entries share one mapping: every
-    container on the path is copied before it is written to.
+    Every container on the path is copied before it is written to, and nothing else
+    is, so only the named entry changes, even where YAML anchors and merge keys
+    (``<<: *speculators``) made several entries share one mapping.
     """
-    out = copy.deepcopy(data)
+    out = copy.copy(data)
     parts = key.split(".")
     cur: Any = out
     for i, part in enumerate(parts):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from experiments import leverage_tails as lt
-from model.distributions import Choice, Lognormal, Normal, Pareto, Uniform, draw
+from model.distributions import Choice, Lognormal, Normal, Pareto, Uniform, draw, median
 from model.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,20 +36,20 @@ def test_median_mode_rescales_a_lognormal_and_keeps_its_bounds() -> None:
 ])
 def test_median_mode_scales_other_shapes(dist, shape_keys) -> None:
     out = lt.cap_leverage(dist, 20, mode="median")
-    factor = 20 / lt.dist_median(dist)
+    factor = 20 / median(dist)
     for key in shape_keys:
         assert out[key] == pytest.approx(getattr(dist, key) * factor)
     assert out["min"] == dist.min and out["max"] == dist.max
     rescaled = type(dist)(**out)
-    assert lt.dist_median(rescaled) == pytest.approx(20.0)
+    assert median(rescaled) == pytest.approx(20.0)
 
 
-def test_dist_median_matches_draws() -> None:
+def test_median_matches_draws() -> None:
     rng = np.random.default_rng(0)
     for dist in (Lognormal(dist="lognormal", median=15, sigma=0.6), Pareto(dist="pareto", scale=4, alpha=1.5),
                  Uniform(dist="uniform", low=2, high=8), Normal(dist="normal", mean=10, std=2)):
-        assert np.median(draw(dist, 200_000, rng)) == pytest.approx(lt.dist_median(dist), rel=0.01)
-    assert lt.dist_median(Choice(dist="choice", values=[50, 2, 10], weights=[1, 1, 2])) == 10.0
+        assert np.median(draw(dist, 200_000, rng)) == pytest.approx(median(dist), rel=0.01)
+    assert median(Choice(dist="choice", values=[50, 2, 10], weights=[1, 1, 2])) == 10.0
 
 
 def test_median_overrides_touch_only_the_leveraged_cohort_and_load() -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from experiments.cli import main
 from model.scenario import ScenarioError, load_scenario, parse_duration
+from model.yamlio import set_dotted
 
 GOOD = """\
 name: tiny
@@ -125,10 +127,6 @@ def test_scenario_error_is_a_value_error(tmp_path):
 
 def test_override_changes_only_the_named_entry_of_a_yaml_merge():
     """Cohorts built with ``<<: *anchor`` share nested mappings; an override must not leak into the other."""
-    from model.yamlio import set_dotted
-
-    import yaml
-
     data = yaml.safe_load("population:\n  - &a {name: one, size: {dist: pareto, scale: 1}}\n  - {<<: *a, name: two}\n")
     assert data["population"][0]["size"] is data["population"][1]["size"]  # shared by the merge
     out = set_dotted(data, "population.one.size.scale", 5)
@@ -138,8 +136,9 @@ def test_override_changes_only_the_named_entry_of_a_yaml_merge():
 
 
 def test_event_override_of_one_speculator_cohort_leaves_the_other():
-    sc = load_scenario(Path(__file__).parent.parent / "scenarios" / "short_squeeze_2026_01_14.yaml",
-                       {"population.speculators.size_usd.scale": 123_000})
-    by_name = {c.name: c for c in sc.population}
-    assert by_name["speculators"].size_usd.scale == 123_000
-    assert by_name["speculators_alts"].size_usd.scale == 330_000
+    event = Path(__file__).parent.parent / "scenarios" / "short_squeeze_2026_01_14.yaml"
+    before = {c.name: c for c in load_scenario(event).population}
+    # leverage is one mapping shared through the file's `<<: *speculators` merge
+    after = {c.name: c for c in load_scenario(event, {"population.speculators.leverage.median": 33}).population}
+    assert after["speculators"].leverage.median == 33 != before["speculators"].leverage.median
+    assert after["speculators_alts"] == before["speculators_alts"]
