@@ -21,7 +21,9 @@ up or when it capitulates. So it can hold positions in several assets.
   least ``capitulation`` against it.
 
 Sentiment weights come from ``model.behaviour`` (the scenario's ``sentiment``
-section); with neutral sentiment they change nothing.
+section); with neutral sentiment they change nothing. Side, size and leverage
+read sentiment through the ``conviction`` threshold (`Trader.conviction`):
+only the part beyond it acts. Capitulation reads the raw sentiment.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ class LeveragedSpeculator(Trader):
     # ------------------------------------------------------------ decisions
     def _open(self, a: int) -> None:
         venue, rnd, b = self.model.venue, self.model.random, self.model.behaviour
-        s = self.mood()
+        s = self.conviction()
         side = BUY if rnd.random() < self.long_prob + b.side_weight * s else SELL
         agree = max(0.0, s * side)
         lev = min(self.base_leverage[a] * (1.0 + b.leverage_weight * agree), float(venue.tiers[a].max_leverage[0]))

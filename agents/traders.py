@@ -13,6 +13,8 @@ weights as ``self.model.behaviour``.
 How sentiment drives behaviour (neutral sentiment changes nothing):
 
 * noise traders buy with probability ``(1 + side_weight × s) / 2``;
+  here and for speculators, ``s`` is the sentiment beyond the scenario's
+  ``sentiment.conviction`` threshold (`Trader.conviction`);
 * leveraged speculators: see `agents.speculator` (side, size, leverage
   appetite and capitulation);
 * market makers and fundamentalists ignore sentiment.
@@ -27,6 +29,7 @@ from collections import deque
 import mesa
 
 from agents.exchange.book import BUY, SELL
+from model.sentiment import acted_on
 
 _MAX_RATIO = 3.0  # how far recent volatility may sway behaviour: at most threefold either way
 
@@ -155,6 +158,10 @@ class Trader(mesa.Agent):
         """This trader's sentiment in [-1, 1]."""
         return float(self.model.sentiment[self.account])
 
+    def conviction(self) -> float:
+        """The part of this trader's sentiment that moves its choices (`model.sentiment.acted_on`)."""
+        return acted_on(float(self.model.sentiment[self.account]), self.model.behaviour.conviction)
+
     def act(self) -> None:
         """One activation; subclasses decide what to do."""
         raise NotImplementedError
@@ -211,7 +218,7 @@ class NoiseTrader(Trader):
 
     def choose_side(self) -> int:
         """Buy or sell; sentiment tilts the odds."""
-        p_buy = 0.5 * (1.0 + self.model.behaviour.side_weight * self.mood())
+        p_buy = 0.5 * (1.0 + self.model.behaviour.side_weight * self.conviction())
         return BUY if self.model.random.random() < p_buy else SELL
 
     def attentive(self, asset: int) -> bool:

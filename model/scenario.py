@@ -111,6 +111,8 @@ class SentimentSpec(Strict):
     size_weight: float = Field(0.5, ge=0, description="size multiplier per unit of |sentiment| in the trade's direction")
     leverage_weight: float = Field(0.5, ge=0, description="leverage multiplier per unit of |sentiment| in the trade's direction")
     capitulation: float = Field(0.5, ge=0, le=1, description="a losing position is closed when sentiment is this far against it")
+    conviction: float = Field(0.0, ge=0, lt=1, description="sentiment weaker than this moves no side, size or leverage "
+                              "choice; beyond it the excess acts, rescaled to reach 1 at ±1")
 
     @model_validator(mode="after")
     def _ranges(self):

@@ -315,6 +315,24 @@ def decay_factor(elapsed_s: float, half_life_s: float) -> float:
     return float(0.5 ** (elapsed_s / half_life_s))
 
 
+def acted_on(s: float, conviction: float) -> float:
+    """The part of sentiment ``s`` that moves behaviour, with a conviction threshold.
+
+    Sentiment weaker than ``conviction`` in magnitude moves nothing; beyond it
+    the excess acts, rescaled so that ``±1`` still acts as ``±1``::
+
+        acted_on(s, c) = sign(s) * max(0, |s| - c) / (1 - c)
+
+    This is the threshold response of Ghoulmié, Cont & Nadal (2005): traders
+    act on a signal only once it is strong enough. With ``conviction = 0`` it
+    returns ``s`` unchanged.
+    """
+    if conviction == 0.0:
+        return s
+    excess = abs(s) - conviction
+    return 0.0 if excess <= 0.0 else math.copysign(excess / (1.0 - conviction), s)
+
+
 # --------------------------------------------------------------------------- update
 @dataclass
 class SentimentCoefficients:

@@ -76,6 +76,7 @@ def test_malformed_durations_are_rejected(text):
         ("symbol: BTC", "symbol: btc", ["assets.0.symbol", "pattern"]),
         ("price: 100.0", "price: 100.05", ["assets.0", "multiple of tick_size"]),
         ("rate: 1e-3", "rate: NO", ["population.0.rate", "valid number"]),
+        ("duration: 1h", "duration: 1h\nsentiment: {conviction: 1.0}", ["sentiment.conviction", "less than 1"]),
     ],
 )
 def test_bad_scenarios_exit_2_with_a_clear_message(tmp_path, capsys, old, new, expect):

@@ -299,3 +299,52 @@ def test_news_vector_and_decay():
     assert decay_factor(180, 60) == pytest.approx(0.125) and decay_factor(5, float("inf")) == 1.0
     with pytest.raises(ValueError):
         decay_factor(1, 0)
+
+
+# ------------------------------------------------------------------ conviction
+@given(s=st.floats(-1, 1), c=st.floats(0, 0.99))
+def test_conviction_threshold_shape(s, c):
+    from model.sentiment import acted_on
+
+    v = acted_on(s, c)
+    assert acted_on(s, 0.0) == s
+    assert acted_on(-s, c) == -v                      # odd: bulls and bears alike
+    assert abs(v) <= abs(s) + 1e-12                   # never amplifies
+    if abs(s) <= c:
+        assert v == 0.0                               # weak sentiment moves nothing
+    else:
+        assert v == pytest.approx((abs(s) - c) / (1 - c) * np.sign(s))
+    assert acted_on(1.0, c) == pytest.approx(1.0) and acted_on(-1.0, c) == pytest.approx(-1.0)
+
+
+@given(a=st.floats(-1, 1), b=st.floats(-1, 1), c=st.floats(0, 0.99))
+def test_conviction_is_monotone(a, b, c):
+    from model.sentiment import acted_on
+
+    lo, hi = sorted((a, b))
+    assert acted_on(lo, c) <= acted_on(hi, c)
+
+
+def _buy_share(conviction: float, mood: float, draws: int = 20_000) -> float:
+    from agents.traders import NoiseTrader
+    from model.market import MarketModel
+    from model.scenario import load_scenario
+    from tests.conftest import SCENARIOS
+
+    sc = load_scenario(SCENARIOS / "news_hubs.yaml", {"duration": "10m", "shocks": [], "population.noise.count": 50,
+                                                      "population.speculators.count": 10,
+                                                      "sentiment.conviction": conviction})
+    m = MarketModel(sc, rng=3)
+    m.sentiment[:] = mood
+    trader = next(t for t in m.traders if isinstance(t, NoiseTrader))
+    return sum(trader.choose_side() > 0 for _ in range(draws)) / draws
+
+
+def test_mood_below_conviction_leaves_the_odds_alone():
+    side_weight = 0.4  # news_hubs.yaml's
+    # Without a threshold a mood of 0.25 tilts buying to 0.5 * (1 + 0.4 * 0.25) = 0.55 ...
+    assert _buy_share(0.0, 0.25) == pytest.approx(0.5 * (1 + side_weight * 0.25), abs=0.012)
+    # ... below a conviction of 0.3 it tilts nothing ...
+    assert _buy_share(0.3, 0.25) == pytest.approx(0.5, abs=0.012)
+    # ... and beyond it only the excess acts: (0.65 - 0.3) / 0.7 = 0.5.
+    assert _buy_share(0.3, 0.65) == pytest.approx(0.5 * (1 + side_weight * 0.5), abs=0.012)
