@@ -160,7 +160,7 @@ class Trader(mesa.Agent):
 
     def conviction(self) -> float:
         """The part of this trader's sentiment that moves its choices (`model.sentiment.acted_on`)."""
-        return acted_on(float(self.model.sentiment[self.account]), self.model.behaviour.conviction)
+        return acted_on(self.mood(), self.model.behaviour.conviction)
 
     def act(self) -> None:
         """One activation; subclasses decide what to do."""

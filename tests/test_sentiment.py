@@ -8,8 +8,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from agents.traders import NoiseTrader
+from model.market import MarketModel
+from model.scenario import load_scenario
 from model.sentiment import (
     SentimentCoefficients,
+    acted_on,
     build_graph,
     decay_factor,
     influence_matrix,
@@ -17,6 +21,7 @@ from model.sentiment import (
     pick_hubs,
     update_sentiment,
 )
+from tests.conftest import SCENARIOS
 from tests.reference.sentiment_loop import reference_update
 
 KIND_PARAMS = {
@@ -304,8 +309,6 @@ def test_news_vector_and_decay():
 # ------------------------------------------------------------------ conviction
 @given(s=st.floats(-1, 1), c=st.floats(0, 0.99))
 def test_conviction_threshold_shape(s, c):
-    from model.sentiment import acted_on
-
     v = acted_on(s, c)
     assert acted_on(s, 0.0) == s
     assert acted_on(-s, c) == -v                      # odd: bulls and bears alike
@@ -319,18 +322,11 @@ def test_conviction_threshold_shape(s, c):
 
 @given(a=st.floats(-1, 1), b=st.floats(-1, 1), c=st.floats(0, 0.99))
 def test_conviction_is_monotone(a, b, c):
-    from model.sentiment import acted_on
-
     lo, hi = sorted((a, b))
     assert acted_on(lo, c) <= acted_on(hi, c)
 
 
 def _buy_share(conviction: float, mood: float, draws: int = 20_000) -> float:
-    from agents.traders import NoiseTrader
-    from model.market import MarketModel
-    from model.scenario import load_scenario
-    from tests.conftest import SCENARIOS
-
     sc = load_scenario(SCENARIOS / "news_hubs.yaml", {"duration": "10m", "shocks": [], "population.noise.count": 50,
                                                       "population.speculators.count": 10,
                                                       "sentiment.conviction": conviction})
