@@ -1,22 +1,27 @@
 """``squeeze bench``: throughput figures against their targets, each with the command that reproduces it.
 
-* Book throughput: the fast `LimitOrderBook` against the simple reference
-  book from the tests, on the same fixed random stream, in the same run.
+* Book throughput: the book a venue uses (compiled when built) against the
+  pure-Python book and the simple reference book from the tests, on the same
+  fixed random stream, in the same run.
 * End-to-end: orders (and cancels) reaching the venue per wall-second, the
   wall time and the peak memory of one whole run of a scenario: the event
   scenario ``short_squeeze_2026_01_14.yaml`` (``calm.yaml`` for two hours
-  with ``--quick``). Construction, cascades and recording all count.
+  with ``--quick``). Construction, cascades and recording all count. When the
+  compiled book is built, the same run is repeated on the pure-Python book.
 
 Every figure is measured on one core (one process) in one run.
 """
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
+from agents.exchange.book_choice import ENV_VAR
 from experiments.bench_book import compare_books
 from experiments.run import run_scenario
 from model.scenario import load_scenario
@@ -39,16 +44,33 @@ def peak_rss_mb() -> float:
     return peak / 1024 / (1024 if sys.platform == "darwin" else 1)  # bytes on macOS, KiB on Linux
 
 
-def end_to_end(scenario_path: Path, seed: int = 1, overrides: dict | None = None) -> dict:
-    """Run a scenario once (construction included) and return its throughput figures."""
+@contextmanager
+def book_env(kind: str | None):
+    """Within the block, venues use the ``kind`` book (unchanged if None)."""
+    old = os.environ.get(ENV_VAR)
+    if kind is not None:
+        os.environ[ENV_VAR] = kind
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(ENV_VAR, None)
+        else:
+            os.environ[ENV_VAR] = old
+
+
+def end_to_end(scenario_path: Path, seed: int = 1, overrides: dict | None = None, book: str | None = None) -> dict:
+    """Run a scenario once (construction included) on the ``book`` book and return its throughput figures."""
     scenario = load_scenario(scenario_path, overrides)
     t0 = time.perf_counter()
-    result = run_scenario(scenario, seed)
+    with book_env(book):
+        result = run_scenario(scenario, seed)
     wall = time.perf_counter() - t0
     s = result.summary
     messages = s["orders"] + s["cancels"]
     return {
         "scenario": scenario.name,
+        "order_book": s["order_book"],
         "simulated_s": s["simulated_s"],
         "wall_s": wall,
         "orders": s["orders"],
@@ -71,8 +93,11 @@ def run_bench(quick: bool = False, scenario: Path | None = None) -> dict:
     book = compare_books(n=n, seed=0, ref_n=ref_n)
     rate = book["fast"]["orders_per_s"]
     print("Order book throughput (50% limit / 20% market / 30% cancel, BTC-like ticks and lots)")
-    print(f"  fast book:      {rate:>12,.0f} orders/s  (n={book['fast']['n']:,})"
+    print(f"  fast book ({book['kind']}): {rate:>12,.0f} orders/s  (n={book['fast']['n']:,})"
           + _against(f">= {BOOK_TARGET:,.0f}", rate >= BOOK_TARGET, not quick))
+    if book.get("python"):
+        print(f"  Python book:    {book['python']['orders_per_s']:>12,.0f} orders/s  (n={book['python']['n']:,}); "
+              f"ratio fast/Python {book['ratio_fast_over_python']:.2f}x")
     if book.get("reference"):
         ratio = book["ratio_fast_over_reference"]
         print(f"  fast book:      {book['fast_at_ref_n']['orders_per_s']:>12,.0f} orders/s  (n={ref_n:,})")
@@ -86,10 +111,16 @@ def run_bench(quick: bool = False, scenario: Path | None = None) -> dict:
     path = scenario or (CALM if quick else EVENT)
     overrides = {"duration": "2h"} if quick else None
     e2e = end_to_end(path, overrides=overrides)
-    print(f"End to end: {e2e['scenario']} ({e2e['simulated_s'] / 3600:.0f} simulated h, one process)")
+    print(f"End to end: {e2e['scenario']} ({e2e['simulated_s'] / 3600:.0f} simulated h, one process, "
+          f"{e2e['order_book']} book)")
     print(f"  {e2e['orders_per_s']:,.0f} orders+cancels/s, {e2e['sim_s_per_wall_s']:,.0f} simulated s per wall s, "
           f"{e2e['wall_s']:.1f} s wall ({e2e['orders']:,} orders, {e2e['cancels']:,} cancels, {e2e['trades']:,} trades), "
           f"peak memory {e2e.get('peak_rss_mb', float('nan')):,.0f} MB")
+    e2e_python = None
+    if e2e["order_book"] == "native":
+        e2e_python = end_to_end(path, overrides=overrides, book="python")
+        print(f"  the same run on the Python book: {e2e_python['wall_s']:.1f} s wall, "
+              f"{e2e_python['orders_per_s']:,.0f} orders+cancels/s; ratio {e2e_python['wall_s'] / e2e['wall_s']:.2f}x")
     if path == EVENT and not quick:
         print(_against(f">= {E2E_RATE_TARGET:,.0f} orders+cancels/s", e2e["orders_per_s"] >= E2E_RATE_TARGET, True))
         print(_against(f"<= {E2E_WALL_TARGET:.0f} s wall", e2e["wall_s"] <= E2E_WALL_TARGET, True))
@@ -97,4 +128,4 @@ def run_bench(quick: bool = False, scenario: Path | None = None) -> dict:
     rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
     flags = " --set duration=2h" if quick else ""
     print(f"  reproduce: squeeze run {rel}{flags} --no-progress  (the run prints its wall time)")
-    return {"book": book, "end_to_end": e2e}
+    return {"book": book, "end_to_end": e2e, "end_to_end_python": e2e_python}

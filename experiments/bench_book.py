@@ -3,7 +3,9 @@
 Generates a fixed random stream of book operations on a BTC-like book
 (tick 0.1 near 91,300, i.e. centre tick 913,000; lot 0.001; sizes 1-1000 lots,
 heavy tailed) in the mix 50% limit / 20% market / 30% cancel, and replays it
-against the fast `LimitOrderBook` and the slow `tests.reference.book.ReferenceBook`.
+against the fast book a venue uses (`agents.exchange.book_choice.book_class`: the compiled
+`NativeLimitOrderBook` when it is built), the pure-Python `LimitOrderBook`, and the slow
+`tests.reference.book.ReferenceBook`.
 
 Stream rows are plain tuples (generation is never timed):
 
@@ -27,6 +29,7 @@ from typing import Any, Callable
 import numpy as np
 
 from agents.exchange.book import BUY, SELL, LimitOrderBook
+from agents.exchange.book_choice import book_class, book_kind
 
 LIMIT, MARKET, CANCEL = 0, 1, 2
 N_OWNERS = 8
@@ -114,7 +117,11 @@ def book_throughput(factory: Callable[[], Any], n: int, seed: int, repeat: int =
     return {"orders_per_s": done / best, "seconds": best, "n": done}
 
 
-def _fast_factory() -> LimitOrderBook:
+def _fast_factory():
+    return book_class()(TICK_SIZE, LOT_SIZE, "BTC")
+
+
+def _python_factory() -> LimitOrderBook:
     return LimitOrderBook(TICK_SIZE, LOT_SIZE, "BTC")
 
 
@@ -132,23 +139,31 @@ def _import_reference() -> type | None:
 def compare_books(n: int = 200_000, seed: int = 0, ref_n: int = 20_000, check_n: int = 3_000) -> dict[str, Any]:
     """Throughput of the fast book (at ``n``) and of the reference book (at ``ref_n``).
 
-    The ratio is taken at equal stream length ``ref_n`` (``fast_at_ref_n`` /
-    ``reference``), since book depth grows with the stream. Before timing, both
-    books replay the first ``check_n`` operations and their tapes must match.
+    ``fast`` is the book a venue uses (``kind``: ``"native"`` or ``"python"``); when it
+    is the compiled one, ``python`` is the pure-Python book on the same stream and
+    ``ratio_fast_over_python`` their ratio. The reference ratio is taken at equal
+    stream length ``ref_n`` (``fast_at_ref_n`` / ``reference``), since book depth grows
+    with the stream. Before timing, the books replay the first ``check_n`` operations
+    and their tapes must match.
     """
-    out: dict[str, Any] = {"fast": book_throughput(_fast_factory, n, seed)}
+    kind = book_kind(book_class())
+    out: dict[str, Any] = {"kind": kind, "fast": book_throughput(_fast_factory, n, seed)}
+    if kind == "native":
+        out["python"] = book_throughput(_python_factory, n, seed)
+        out["ratio_fast_over_python"] = out["fast"]["orders_per_s"] / out["python"]["orders_per_s"]
     ref_cls = _import_reference()
     if ref_cls is None:
         out["note"] = "tests.reference.book could not be imported; fast figure only"
         return out
     prefix = order_stream(check_n, seed)
-    fast, ref = _fast_factory(), ref_cls()
-    replay(fast, prefix)
+    ref = ref_cls()
     replay(ref, prefix)
-    fast_tape, ref_tape = tape_rows(fast), tape_rows(ref)
-    assert len(fast_tape) == len(ref_tape) and fast_tape == ref_tape, "books disagree on the stream"
-    assert fast.resting(BUY) == ref.resting(BUY) and fast.resting(SELL) == ref.resting(SELL)
-    out["checked_prefix"] = {"n": check_n, "fills": len(fast_tape)}
+    for factory in (_fast_factory, _python_factory):
+        book = factory()
+        replay(book, prefix)
+        assert tape_rows(book) == tape_rows(ref), f"{type(book).__name__} and the reference disagree on the stream"
+        assert book.resting(BUY) == ref.resting(BUY) and book.resting(SELL) == ref.resting(SELL)
+    out["checked_prefix"] = {"n": check_n, "fills": len(ref.tape)}
     fast_small = book_throughput(_fast_factory, ref_n, seed)
     reference = book_throughput(ref_cls, ref_n, seed, repeat=1)
     out["fast_at_ref_n"] = fast_small

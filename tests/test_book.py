@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from agents.exchange.book import BUY, SELL, LimitOrderBook, Match, OrderError
+from agents.exchange.book_choice import NativeLimitOrderBook
 from experiments.bench_book import order_stream, replay, tape_rows
 from tests.reference.book import ReferenceBook
 
@@ -27,9 +28,23 @@ TIFS = st.sampled_from(["GTC", "IOC", "POST"])
 BAD_QTYS = st.sampled_from([0, -1, -7, 1.0, 2.5, "3", None])
 
 
-def new_book(tick_size: float = 0.1) -> LimitOrderBook:
-    """A fresh BTC-like book."""
-    return LimitOrderBook(tick_size, 0.001, "BTC")
+# Every test runs on each book implementation that is built: the pure-Python one, and the
+# compiled one when the install compiled it (CI checks that it did, in test_book_choice.py).
+BOOKS = [LimitOrderBook] + ([NativeLimitOrderBook] if NativeLimitOrderBook is not None else [])
+
+
+@pytest.fixture(params=BOOKS, ids=lambda cls: cls.__name__)
+def book_cls(request) -> type:
+    """Each built book class in turn."""
+    return request.param
+
+
+@pytest.fixture
+def new_book(book_cls):
+    """A factory of fresh BTC-like books of the class under test."""
+    def make(tick_size: float = 0.1):
+        return book_cls(tick_size, 0.001, "BTC")
+    return make
 
 
 def snapshot(book: LimitOrderBook) -> tuple:
@@ -47,9 +62,11 @@ def as_tuple(m: Match) -> tuple:
 class BookVsReference(RuleBasedStateMachine):
     """Fast and reference books fed the same operations must stay identical."""
 
+    book_cls: type = LimitOrderBook
+
     def __init__(self) -> None:
         super().__init__()
-        self.fast = new_book()
+        self.fast = self.book_cls(0.1, 0.001, "BTC")
         self.ref = ReferenceBook()
         self.ids: list[int] = []  # every id ever handed out (live or dead)
         self.step = 0
@@ -195,6 +212,17 @@ BookVsReference.TestCase.settings = settings(
 TestBookVsReference = BookVsReference.TestCase
 
 
+class NativeBookVsReference(BookVsReference):
+    """The same differential machine on the compiled book."""
+
+    book_cls = NativeLimitOrderBook
+
+
+NativeBookVsReference.TestCase.settings = BookVsReference.TestCase.settings
+TestNativeBookVsReference = pytest.mark.skipif(NativeLimitOrderBook is None, reason="compiled book not built")(
+    NativeBookVsReference.TestCase)
+
+
 # --------------------------------------------------------------------------- validation
 @pytest.mark.parametrize(
     ("call", "message"),
@@ -218,7 +246,7 @@ TestBookVsReference = BookVsReference.TestCase
         (lambda b: b.reduce(1, 2.0), "positive whole number of lots"),
     ],
 )
-def test_invalid_input_raises_and_leaves_book_unchanged(call, message: str) -> None:
+def test_invalid_input_raises_and_leaves_book_unchanged(new_book, call, message: str) -> None:
     book = new_book()
     assert book.submit_limit(1, BUY, 999, 5).order_id == 1
     assert book.submit_limit(2, SELL, 1001, 4).order_id == 2
@@ -229,7 +257,7 @@ def test_invalid_input_raises_and_leaves_book_unchanged(call, message: str) -> N
     assert book.submit_limit(3, BUY, 998, 1).order_id == 3  # no id was consumed
 
 
-def test_to_tick_round_trips_on_grid_prices() -> None:
+def test_to_tick_round_trips_on_grid_prices(new_book) -> None:
     book = new_book()
     assert book.to_tick(91300.0) == 913_000
     assert book.to_tick(91300.1) == 913_001
@@ -237,7 +265,7 @@ def test_to_tick_round_trips_on_grid_prices() -> None:
 
 
 # --------------------------------------------------------------------------- matching
-def test_price_time_priority() -> None:
+def test_price_time_priority(new_book) -> None:
     book = new_book()
     a = book.submit_limit(1, SELL, 1001, 3).order_id
     b = book.submit_limit(2, SELL, 1001, 3).order_id
@@ -248,7 +276,7 @@ def test_price_time_priority() -> None:
     assert book.resting(SELL) == [(b, 2, 1001, 2)]
 
 
-def test_partial_fill_rests_remainder_and_keeps_maker_remainder() -> None:
+def test_partial_fill_rests_remainder_and_keeps_maker_remainder(new_book) -> None:
     book = new_book()
     maker = book.submit_limit(1, BUY, 1000, 10).order_id
     m = book.submit_limit(2, SELL, 1000, 4)
@@ -260,7 +288,7 @@ def test_partial_fill_rests_remainder_and_keeps_maker_remainder() -> None:
     assert list(book.tape_qty) == [4, 6] and list(book.tape_side) == [SELL, SELL]
 
 
-def test_reduce_keeps_priority() -> None:
+def test_reduce_keeps_priority(new_book) -> None:
     book = new_book()
     first = book.submit_limit(1, BUY, 1000, 10).order_id
     second = book.submit_limit(2, BUY, 1000, 10).order_id
@@ -270,7 +298,7 @@ def test_reduce_keeps_priority() -> None:
     assert m.fills == [(first, 1, 1000, 2), (second, 2, 1000, 3)]
 
 
-def test_self_trade_prevention_cancels_resting_order() -> None:
+def test_self_trade_prevention_cancels_resting_order(new_book) -> None:
     book = new_book()
     own = book.submit_limit(1, SELL, 1000, 5).order_id
     other = book.submit_limit(2, SELL, 1000, 5).order_id
@@ -280,7 +308,7 @@ def test_self_trade_prevention_cancels_resting_order() -> None:
     assert own not in book and book.resting(SELL) == [(other, 2, 1000, 2)]
 
 
-def test_post_only_rejected_when_crossing() -> None:
+def test_post_only_rejected_when_crossing(new_book) -> None:
     book = new_book()
     book.submit_limit(1, SELL, 1000, 5)
     before = snapshot(book)
@@ -291,7 +319,7 @@ def test_post_only_rejected_when_crossing() -> None:
     assert not ok.rejected and ok.order_id is not None
 
 
-def test_ioc_leaves_nothing_resting() -> None:
+def test_ioc_leaves_nothing_resting(new_book) -> None:
     book = new_book()
     book.submit_limit(1, SELL, 1000, 2)
     m = book.submit_limit(2, BUY, 1005, 10, "IOC")
@@ -300,14 +328,14 @@ def test_ioc_leaves_nothing_resting() -> None:
     assert book.submit_limit(2, BUY, 990, 10, "IOC").order_id is None and len(book) == 0
 
 
-def test_market_order_into_empty_book_fills_nothing() -> None:
+def test_market_order_into_empty_book_fills_nothing(new_book) -> None:
     book = new_book()
     m = book.submit_market(1, BUY, 10)
     assert list(m.fills) == [] and m.filled == 0 and m.order_id is None
     assert len(book) == 0 and book.n_fills == 0
 
 
-def test_cancel_returns_remaining_and_frees_level() -> None:
+def test_cancel_returns_remaining_and_frees_level(new_book) -> None:
     book = new_book()
     oid = book.submit_limit(1, BUY, 1000, 7).order_id
     book.submit_market(2, SELL, 3)
@@ -318,8 +346,8 @@ def test_cancel_returns_remaining_and_frees_level() -> None:
 
 
 # --------------------------------------------------------------------------- depth
-def _hand_built() -> LimitOrderBook:
-    book = LimitOrderBook(1.0, 1.0)
+def _hand_built(book_cls: type):
+    book = book_cls(1.0, 1.0)
     book.submit_limit(1, BUY, 990, 5)
     book.submit_limit(1, BUY, 995, 3)
     book.submit_limit(2, SELL, 1005, 4)
@@ -327,8 +355,8 @@ def _hand_built() -> LimitOrderBook:
     return book
 
 
-def test_depth_queries_on_hand_built_book() -> None:
-    book = _hand_built()
+def test_depth_queries_on_hand_built_book(book_cls) -> None:
+    book = _hand_built(book_cls)
     assert book.mid() == 1000.0 and book.spread() == 10
     assert book.depth(BUY) == [(995, 3), (990, 5)]
     assert book.depth(SELL, levels=1) == [(1005, 4)]
@@ -340,8 +368,8 @@ def test_depth_queries_on_hand_built_book() -> None:
     assert book.depth_profile(SELL, bands).tolist() == [0, 4, 4, 11]
 
 
-def test_depth_queries_without_mid() -> None:
-    book = LimitOrderBook(1.0, 1.0)
+def test_depth_queries_without_mid(book_cls) -> None:
+    book = book_cls(1.0, 1.0)
     book.submit_limit(1, BUY, 990, 5)
     assert book.mid() is None and book.spread() is None
     assert book.depth_within_bps(BUY, 1000) == 0
@@ -349,7 +377,7 @@ def test_depth_queries_without_mid() -> None:
 
 
 # --------------------------------------------------------------------------- benchmark stream
-def test_bench_stream_replays_identically_on_both_books() -> None:
+def test_bench_stream_replays_identically_on_both_books(new_book) -> None:
     stream = order_stream(3000, seed=7)
     assert stream == order_stream(3000, seed=7)
     kinds = [op[0] for op in stream]

@@ -36,7 +36,104 @@ class OrderError(ValueError):
 
 
 _NONE: tuple = ()  # shared empty result for submissions that matched nothing
-_TIFS = frozenset(("GTC", "IOC", "POST"))
+TIFS = frozenset(("GTC", "IOC", "POST"))
+
+
+def check_side(side: object) -> None:
+    """Raise `OrderError` unless ``side`` is BUY or SELL."""
+    if side not in (BUY, SELL):
+        raise OrderError(f"side must be +1 (buy) or -1 (sell), got {side!r}")
+
+
+def check_qty(qty: object) -> None:
+    """Raise `OrderError` unless ``qty`` is a positive whole number of lots."""
+    if not isinstance(qty, (int, np.integer)) or qty <= 0:
+        raise OrderError(f"quantity must be a positive whole number of lots, got {qty!r}")
+
+
+def check_tick(tick: object) -> None:
+    """Raise `OrderError` unless ``tick`` is a positive whole number of ticks."""
+    if not isinstance(tick, (int, np.integer)) or tick <= 0:
+        raise OrderError(f"limit price must be a positive whole number of ticks, got {tick!r}")
+
+
+def check_tif(tif: object) -> None:
+    """Raise `OrderError` unless ``tif`` is a known time in force."""
+    if tif not in TIFS:
+        raise OrderError(f"unknown time in force {tif!r}")
+
+
+def checked_order(side: object, qty: object, tick: object = None, tif: object = "GTC") -> tuple[int, int | None]:
+    """Check an order's arguments in the order the books report them; return ``(qty, tick)`` as ints.
+
+    Raises `OrderError` naming the first bad argument. ``tick`` None is a market order.
+    The books call this only when their inline fast check finds something unusual.
+    """
+    check_side(side)
+    check_qty(qty)
+    if tick is not None:
+        check_tick(tick)
+        check_tif(tif)
+        tick = int(tick)
+    return int(qty), tick
+
+
+def checked_sizes(tick_size: float, lot_size: float) -> tuple[float, float]:
+    """``(tick_size, lot_size)`` as floats; `ValueError` unless both are positive."""
+    if not tick_size > 0 or not lot_size > 0:
+        raise ValueError("tick_size and lot_size must be positive")
+    return float(tick_size), float(lot_size)
+
+
+def new_tape() -> tuple[array, ...]:
+    """Empty tape columns: time, tick, qty, taker side, taker, maker, cause.
+
+    Typed arrays, not lists: a long run prints millions of fills, and a list of
+    boxed ints and floats costs about five times the memory.
+    """
+    return array("d"), array("q"), array("q"), array("b"), array("q"), array("q"), array("b")
+
+
+def price_to_tick(price: float, tick_size: float, asset: str) -> int:
+    """Convert a price to ticks of ``tick_size``, raising `OrderError` if it is off the tick grid."""
+    t = price / tick_size
+    if not math.isfinite(t):
+        raise OrderError(f"{asset}: price {price} is not a finite number")
+    tick = round(t)
+    if abs(t - tick) > 1e-9 * max(1.0, abs(t)) or tick <= 0:
+        raise OrderError(f"{asset}: price {price} is not a positive multiple of tick {tick_size}")
+    return int(tick)
+
+
+# Depth queries shared by both book implementations: they need only `best_bid`,
+# `best_ask` and `_level_arrays` from a book.
+def lots_between(book, side: int, lo_tick: float, hi_tick: float) -> int:
+    """Resting lots on one side of ``book`` with ``lo_tick <= tick <= hi_tick``."""
+    ticks, qty = book._level_arrays(side)
+    return int(qty[(ticks >= lo_tick) & (ticks <= hi_tick)].sum())
+
+
+def depth_within_bps(book, side: int, bps: float) -> int:
+    """Resting lots on one side of ``book`` within ``bps`` basis points of mid (0 if no mid)."""
+    b, a = book.best_bid(), book.best_ask()
+    if b is None or a is None:
+        return 0
+    mid = 0.5 * (a + b)
+    if side == BUY:
+        return lots_between(book, BUY, mid * (1 - bps * 1e-4), mid)
+    return lots_between(book, SELL, mid, mid * (1 + bps * 1e-4))
+
+
+def depth_profile(book, side: int, bps_bands: np.ndarray) -> np.ndarray:
+    """Resting lots within each of several bps distances of mid, vectorised."""
+    b, a = book.best_bid(), book.best_ask()
+    bands = np.asarray(bps_bands, dtype=float)
+    if b is None or a is None:
+        return np.zeros(len(bands), dtype=np.int64)
+    ticks, qty = book._level_arrays(side)
+    mid = 0.5 * (a + b)
+    dist_bps = np.abs(ticks - mid) / mid * 1e4
+    return np.array([qty[dist_bps <= band].sum() for band in bands], dtype=np.int64)
 
 
 class Match:
@@ -77,11 +174,8 @@ class LimitOrderBook:
     """Continuous double auction with price-time priority for one asset."""
 
     def __init__(self, tick_size: float, lot_size: float, asset: str = "BTC") -> None:
-        if not tick_size > 0 or not lot_size > 0:
-            raise ValueError("tick_size and lot_size must be positive")
+        self.tick_size, self.lot_size = checked_sizes(tick_size, lot_size)
         self.asset = asset
-        self.tick_size = float(tick_size)
-        self.lot_size = float(lot_size)
         self.time = 0.0
         self.cause = 0
         self._queues: tuple[dict[int, deque], dict[int, deque]] = ({}, {})
@@ -89,26 +183,13 @@ class LimitOrderBook:
         self._heaps: tuple[list[int], list[int]] = ([], [])  # bids stored negated
         self._orders: dict[int, list] = {}
         self._next_id = 1
-        # Typed arrays, not lists: a long run prints millions of fills, and a list of
-        # boxed ints and floats costs about five times the memory.
-        self.tape_time = array("d")
-        self.tape_tick = array("q")
-        self.tape_qty = array("q")
-        self.tape_side = array("b")
-        self.tape_taker = array("q")
-        self.tape_maker = array("q")
-        self.tape_cause = array("b")
+        (self.tape_time, self.tape_tick, self.tape_qty, self.tape_side, self.tape_taker, self.tape_maker,
+         self.tape_cause) = new_tape()
 
     # ------------------------------------------------------------------ prices
     def to_tick(self, price: float) -> int:
         """Convert a price to ticks, raising `OrderError` if it is off the tick grid."""
-        t = price / self.tick_size
-        if not math.isfinite(t):
-            raise OrderError(f"{self.asset}: price {price} is not a finite number")
-        tick = round(t)
-        if abs(t - tick) > 1e-9 * max(1.0, abs(t)) or tick <= 0:
-            raise OrderError(f"{self.asset}: price {price} is not a positive multiple of tick {self.tick_size}")
-        return int(tick)
+        return price_to_tick(price, self.tick_size, self.asset)
 
     def price(self, tick: int) -> float:
         """Price of a tick."""
@@ -160,37 +241,23 @@ class LimitOrderBook:
             ticks = ticks[:levels]
         return [(t, self._level_qty[i][t]) for t in ticks]
 
-    def lots_between(self, side: int, lo_tick: float, hi_tick: float) -> int:
-        """Resting lots on one side with ``lo_tick <= tick <= hi_tick``."""
-        ticks, qty = self._level_arrays(side)
-        return int(qty[(ticks >= lo_tick) & (ticks <= hi_tick)].sum())
-
     def _level_arrays(self, side: int) -> tuple[np.ndarray, np.ndarray]:
         """Every level of one side as (ticks as floats, resting lots) arrays, for vectorised depth queries."""
         levels = self._level_qty[0 if side == BUY else 1]
         return (np.fromiter(levels.keys(), dtype=float, count=len(levels)),
                 np.fromiter(levels.values(), dtype=np.int64, count=len(levels)))
 
+    def lots_between(self, side: int, lo_tick: float, hi_tick: float) -> int:
+        """Resting lots on one side with ``lo_tick <= tick <= hi_tick``."""
+        return lots_between(self, side, lo_tick, hi_tick)
+
     def depth_within_bps(self, side: int, bps: float) -> int:
         """Resting lots on one side within ``bps`` basis points of mid (0 if no mid)."""
-        b, a = self._best(BUY), self._best(SELL)
-        if b is None or a is None:
-            return 0
-        mid = 0.5 * (a + b)
-        if side == BUY:
-            return self.lots_between(BUY, mid * (1 - bps * 1e-4), mid)
-        return self.lots_between(SELL, mid, mid * (1 + bps * 1e-4))
+        return depth_within_bps(self, side, bps)
 
     def depth_profile(self, side: int, bps_bands: np.ndarray) -> np.ndarray:
         """Resting lots within each of several bps distances of mid, vectorised."""
-        b, a = self._best(BUY), self._best(SELL)
-        bands = np.asarray(bps_bands, dtype=float)
-        if b is None or a is None:
-            return np.zeros(len(bands), dtype=np.int64)
-        ticks, qty = self._level_arrays(side)
-        mid = 0.5 * (a + b)
-        dist_bps = np.abs(ticks - mid) / mid * 1e4
-        return np.array([qty[dist_bps <= band].sum() for band in bands], dtype=np.int64)
+        return depth_profile(self, side, bps_bands)
 
     def order(self, order_id: int) -> tuple[int, int, int, int]:
         """``(side, tick, qty, owner)`` of a resting order; `OrderError` if unknown."""
@@ -222,16 +289,6 @@ class LimitOrderBook:
         return out
 
     # ------------------------------------------------------------------ orders
-    @staticmethod
-    def _check_qty(qty: int) -> None:
-        if not isinstance(qty, (int, np.integer)) or qty <= 0:
-            raise OrderError(f"quantity must be a positive whole number of lots, got {qty!r}")
-
-    @staticmethod
-    def _check_side(side: int) -> None:
-        if side not in (BUY, SELL):
-            raise OrderError(f"side must be +1 (buy) or -1 (sell), got {side!r}")
-
     def submit_limit(self, owner: int, side: int, tick: int, qty: int, tif: str = "GTC") -> Match:
         """Submit a limit order.
 
@@ -243,18 +300,10 @@ class LimitOrderBook:
             tif: ``"GTC"`` rests the remainder, ``"IOC"`` cancels it, ``"POST"``
                 (post-only) is rejected if it would take liquidity.
         """
-        # The checks are written out, not delegated: this is the hottest call of a run.
-        if side != BUY and side != SELL:
-            self._check_side(side)
-        if type(qty) is not int or qty <= 0:
-            self._check_qty(qty)
-            qty = int(qty)
-        if type(tick) is not int or tick <= 0:
-            if not isinstance(tick, (int, np.integer)) or tick <= 0:
-                raise OrderError(f"limit price must be a positive whole number of ticks, got {tick!r}")
-            tick = int(tick)
-        if tif not in _TIFS:
-            raise OrderError(f"unknown time in force {tif!r}")
+        # One inline test for the usual valid call: this is the hottest call of a run.
+        if ((side != BUY and side != SELL) or type(qty) is not int or qty <= 0 or type(tick) is not int
+                or tick <= 0 or tif not in TIFS):
+            qty, tick = checked_order(side, qty, tick, tif)
         j = 1 if side == BUY else 0  # the opposite side
         heap, queues = self._heaps[j], self._queues[j]
         crosses = False
@@ -280,11 +329,8 @@ class LimitOrderBook:
 
     def submit_market(self, owner: int, side: int, qty: int) -> Match:
         """Submit a market order; whatever the book cannot fill is cancelled."""
-        if side != BUY and side != SELL:
-            self._check_side(side)
-        if type(qty) is not int or qty <= 0:
-            self._check_qty(qty)
-            qty = int(qty)
+        if (side != BUY and side != SELL) or type(qty) is not int or qty <= 0:
+            qty, _ = checked_order(side, qty)
         return self._match(owner, side, qty, None)
 
     def cancel(self, order_id: int) -> int:
@@ -308,7 +354,7 @@ class LimitOrderBook:
         o = self._orders.get(order_id)
         if o is None:
             raise OrderError(f"{self.asset}: unknown order id {order_id}")
-        self._check_qty(new_qty)
+        check_qty(new_qty)
         if new_qty > o[_QTY]:
             raise OrderError(f"reduce can only lower a quantity ({o[_QTY]} -> {new_qty}); cancel and resubmit to raise it")
         i = 0 if o[_SIDE] == BUY else 1

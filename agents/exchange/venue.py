@@ -1,6 +1,7 @@
 """`OrderBookAgent`: the venue as a Mesa agent.
 
-It holds one `LimitOrderBook` per asset, the `Ledger` of every account, the
+It holds one limit order book per asset (compiled or pure Python, see
+`agents.exchange.book_choice`), the `Ledger` of every account, the
 stop books, the liquidation watches, the insurance fund (an account of its
 own), the mark price and the funding clock. Orders are processed the moment
 they arrive (a continuous double auction):
@@ -26,7 +27,8 @@ import mesa
 import numpy as np
 
 from agents.exchange.accounts import Ledger
-from agents.exchange.book import BUY, SELL, LimitOrderBook, Match, OrderError
+from agents.exchange.book import BUY, SELL, Match, OrderError
+from agents.exchange.book_choice import book_class
 from agents.exchange.funding import FundingClock, MarkPrice
 from agents.exchange.liquidation import LiquidationEngine
 from agents.exchange.cascades import (ADL, CAUSES, LIQUIDATION, SHOCK, STOP, TAKEOVER, TRADER,  # noqa: F401
@@ -86,7 +88,8 @@ class OrderBookAgent(TriggerResolution, mesa.Agent):
         self.assets = list(assets)
         self.rules = rules
         self.symbols = [a.symbol for a in assets]
-        self.books = [LimitOrderBook(a.tick_size, a.lot_size, a.symbol) for a in assets]
+        book = book_class()
+        self.books = [book(a.tick_size, a.lot_size, a.symbol) for a in assets]
         self.tiers = [a.tiers for a in assets]
         self.fund = n_traders
         self.ledger = Ledger(n_traders + 1, np.array([a.lot_size for a in assets]))

@@ -1,0 +1,341 @@
+# distutils: language = c++
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+"""The limit order book compiled: `NativeLimitOrderBook`, the same book as
+`agents.exchange.book.LimitOrderBook` with its state in C++ containers.
+
+It has the same public interface and the same rules (price-time priority,
+self-trade prevention cancels the resting order, POST and IOC, order ids
+consumed only by orders that rest), so for the same calls it returns the same
+`Match` objects, raises the same `OrderError` messages and writes the same tape.
+The differential tests drive both books, and the reference book, with the same
+operations.
+
+Layout: each side is a ``std::map`` from tick to level (resting lots and a FIFO
+``std::deque`` of order ids), so the best price is the first (asks) or last
+(bids) key and emptied levels are erased at once; orders live in a
+``std::unordered_map`` from id to (side, tick, lots, owner). As in the Python
+book, a cancelled id stays in its level's queue until matching reaches it and
+skips it. The tape is the same seven typed `array.array` columns, appended to
+in place.
+
+Build: ``pip install -e .`` compiles it when a C++ compiler is present (it is
+optional; without it the pure-Python book is used). See `agents.exchange.books`.
+"""
+
+from cpython cimport array
+from cython.operator cimport dereference as deref
+from libcpp.deque cimport deque
+from libcpp.map cimport map as cmap
+from libcpp.unordered_map cimport unordered_map
+
+import numpy as np
+
+from agents.exchange.book import (BUY, SELL, TIFS, Match, OrderError, check_qty, checked_order, checked_sizes,
+                                  depth_profile, depth_within_bps, lots_between, new_tape, price_to_tick)
+
+ctypedef long long i64
+
+
+cdef struct Order:
+    i64 tick
+    i64 qty
+    i64 owner
+    int side
+
+
+cdef struct Level:
+    i64 qty
+    deque[i64] ids
+
+
+cdef tuple _NONE = ()
+
+
+cdef class NativeLimitOrderBook:
+    """Continuous double auction with price-time priority for one asset (compiled)."""
+
+    cdef readonly str asset
+    cdef readonly double tick_size, lot_size
+    cdef public double time
+    cdef public int cause
+    cdef readonly array.array tape_time, tape_tick, tape_qty, tape_side, tape_taker, tape_maker, tape_cause
+    cdef readonly object resting_ids  # a RestingIds view
+    cdef cmap[i64, Level] _bids
+    cdef cmap[i64, Level] _asks
+    cdef unordered_map[i64, Order] _orders
+    cdef i64 _next_id
+
+    def __init__(self, tick_size: float, lot_size: float, asset: str = "BTC") -> None:
+        self.tick_size, self.lot_size = checked_sizes(tick_size, lot_size)
+        self.asset = asset
+        self.time = 0.0
+        self.cause = 0
+        self._next_id = 1
+        self.resting_ids = RestingIds(self)
+        (self.tape_time, self.tape_tick, self.tape_qty, self.tape_side, self.tape_taker, self.tape_maker,
+         self.tape_cause) = new_tape()
+
+    # ----------------------------------------------------------------- queries
+    cdef inline cmap[i64, Level]* _side(self, int side):
+        return &self._bids if side == 1 else &self._asks
+
+    def best_bid(self):
+        """Best bid tick, or None if there are no bids."""
+        return None if self._bids.empty() else deref(self._bids.rbegin()).first
+
+    def best_ask(self):
+        """Best ask tick, or None if there are no asks."""
+        return None if self._asks.empty() else deref(self._asks.begin()).first
+
+    def mid(self):
+        """Mid price (not ticks), or None unless both sides are present."""
+        if self._bids.empty() or self._asks.empty():
+            return None
+        return 0.5 * (deref(self._asks.begin()).first + deref(self._bids.rbegin()).first) * self.tick_size
+
+    def spread(self):
+        """Spread in ticks, or None unless both sides are present."""
+        if self._bids.empty() or self._asks.empty():
+            return None
+        return deref(self._asks.begin()).first - deref(self._bids.rbegin()).first
+
+    def depth(self, side: int, levels=None) -> list:
+        """``(tick, lots)`` per level from the best price outward."""
+        out = [(p.first, p.second.qty) for p in deref(self._side(side))]
+        if side == BUY:
+            out.reverse()
+        return out if levels is None else out[:levels]
+
+    def _level_arrays(self, side: int):
+        """Every level of one side as (ticks as floats, resting lots) arrays, for vectorised depth queries."""
+        cdef cmap[i64, Level]* lv = self._side(side)
+        ticks = np.empty(lv.size(), dtype=float)
+        qty = np.empty(lv.size(), dtype=np.int64)
+        cdef double[:] t = ticks
+        cdef i64[:] q = qty
+        cdef Py_ssize_t k = 0
+        for p in deref(lv):
+            t[k] = p.first
+            q[k] = p.second.qty
+            k += 1
+        return ticks, qty
+
+    # Prices and depth bands: the Python book's functions (agents.exchange.book), shared.
+    def price(self, tick: int) -> float:
+        """Price of a tick."""
+        return tick * self.tick_size
+
+    def to_tick(self, price: float) -> int:
+        """Convert a price to ticks, raising `OrderError` if it is off the tick grid."""
+        return price_to_tick(price, self.tick_size, self.asset)
+
+    def lots_between(self, side: int, lo_tick: float, hi_tick: float) -> int:
+        """Resting lots on one side with ``lo_tick <= tick <= hi_tick``."""
+        return lots_between(self, side, lo_tick, hi_tick)
+
+    def depth_within_bps(self, side: int, bps: float) -> int:
+        """Resting lots on one side within ``bps`` basis points of mid (0 if no mid)."""
+        return depth_within_bps(self, side, bps)
+
+    def depth_profile(self, side: int, bps_bands):
+        """Resting lots within each of several bps distances of mid, vectorised."""
+        return depth_profile(self, side, bps_bands)
+
+    cdef bint _find(self, order_id, i64* oid):
+        """Whether ``order_id`` names a resting order (anything that is not an int64 does not)."""
+        try:
+            oid[0] = order_id
+        except (TypeError, OverflowError):
+            return False
+        return self._orders.count(oid[0]) > 0
+
+    def order(self, order_id):
+        """``(side, tick, qty, owner)`` of a resting order; `OrderError` if unknown."""
+        cdef i64 oid
+        if not self._find(order_id, &oid):
+            raise OrderError(f"{self.asset}: unknown order id {order_id}")
+        cdef Order o = self._orders[oid]
+        return o.side, o.tick, o.qty, o.owner
+
+    def __contains__(self, order_id) -> bool:
+        cdef i64 oid
+        return self._find(order_id, &oid)
+
+    def __len__(self) -> int:
+        return self._orders.size()
+
+    def _ids(self) -> list:
+        return [p.first for p in self._orders]
+
+    def resting(self, side: int) -> list:
+        """All resting orders on a side as ``(order_id, owner, tick, qty)`` in priority order."""
+        out = []
+        cdef Order o
+        for p in deref(self._side(side)):
+            level = []
+            for oid in p.second.ids:
+                if self._orders.count(oid):
+                    o = self._orders[oid]
+                    level.append((oid, o.owner, p.first, o.qty))
+            out.append(level)
+        if side == BUY:
+            out.reverse()
+        return [row for level in out for row in level]
+
+    # ------------------------------------------------------------------ orders
+    def submit_limit(self, owner, side, tick, qty, tif="GTC"):
+        """Submit a limit order (see `LimitOrderBook.submit_limit`)."""
+        if ((side != BUY and side != SELL) or type(qty) is not int or qty <= 0 or type(tick) is not int
+                or tick <= 0 or tif not in TIFS):
+            qty, tick = checked_order(side, qty, tick, tif)
+        cdef int s = 1 if side == BUY else -1
+        cdef i64 t = tick, q = qty, own = owner
+        cdef bint crosses
+        if s == 1:
+            crosses = not self._asks.empty() and deref(self._asks.begin()).first <= t
+        else:
+            crosses = not self._bids.empty() and deref(self._bids.rbegin()).first >= t
+        if not crosses:
+            return Match(_NONE, None if tif == "IOC" else self._rest(own, s, t, q))
+        if tif == "POST":
+            return Match(rejected=True)
+        m = self._match(own, s, q, t, True)
+        cdef i64 rest = q - <i64>m.filled
+        if rest > 0 and tif != "IOC":
+            m.order_id = self._rest(own, s, t, rest)
+        return m
+
+    def submit_market(self, owner, side, qty):
+        """Submit a market order; whatever the book cannot fill is cancelled."""
+        if (side != BUY and side != SELL) or type(qty) is not int or qty <= 0:
+            qty, _ = checked_order(side, qty)
+        return self._match(owner, 1 if side == BUY else -1, qty, 0, False)
+
+    def cancel(self, order_id) -> int:
+        """Cancel a resting order and return its remaining lots."""
+        cdef i64 oid
+        if not self._find(order_id, &oid):
+            raise OrderError(f"{self.asset}: unknown order id {order_id}")
+        cdef Order o = self._orders[oid]
+        self._orders.erase(oid)
+        cdef cmap[i64, Level]* lv = self._side(o.side)
+        cdef Level* lev = &deref(lv.find(o.tick)).second
+        lev.qty -= o.qty
+        if lev.qty == 0:
+            lv.erase(o.tick)
+        return o.qty
+
+    def reduce(self, order_id, new_qty) -> None:
+        """Lower a resting order's quantity in place; it keeps its queue priority."""
+        cdef i64 oid
+        if not self._find(order_id, &oid):
+            raise OrderError(f"{self.asset}: unknown order id {order_id}")
+        check_qty(new_qty)
+        cdef Order* o = &self._orders[oid]
+        if new_qty > o.qty:
+            raise OrderError(f"reduce can only lower a quantity ({o.qty} -> {new_qty}); cancel and resubmit to raise it")
+        cdef i64 q = new_qty
+        cdef Level* lev = &deref(self._side(o.side).find(o.tick)).second
+        lev.qty -= o.qty - q
+        o.qty = q
+
+    @property
+    def n_fills(self) -> int:
+        """Number of fills on the tape."""
+        return len(self.tape_tick)
+
+    # -------------------------------------------------------------- internals
+    cdef i64 _rest(self, i64 owner, int side, i64 tick, i64 qty):
+        cdef i64 oid = self._next_id
+        self._next_id += 1
+        cdef Order o
+        o.tick, o.qty, o.owner, o.side = tick, qty, owner, side
+        self._orders[oid] = o
+        cdef Level* lev = &deref(self._side(side))[tick]  # a new level starts at 0 lots
+        lev.qty += qty
+        lev.ids.push_back(oid)
+        return oid
+
+    cdef int _tape(self, double now, i64 tick, i64 qty, signed char side, i64 taker, i64 maker,
+                   signed char cause) except -1:
+        cdef Py_ssize_t n = len(self.tape_tick)
+        array.resize_smart(self.tape_time, n + 1)
+        array.resize_smart(self.tape_tick, n + 1)
+        array.resize_smart(self.tape_qty, n + 1)
+        array.resize_smart(self.tape_side, n + 1)
+        array.resize_smart(self.tape_taker, n + 1)
+        array.resize_smart(self.tape_maker, n + 1)
+        array.resize_smart(self.tape_cause, n + 1)
+        self.tape_time.data.as_doubles[n] = now
+        self.tape_tick.data.as_longlongs[n] = tick
+        self.tape_qty.data.as_longlongs[n] = qty
+        self.tape_side.data.as_schars[n] = side
+        self.tape_taker.data.as_longlongs[n] = taker
+        self.tape_maker.data.as_longlongs[n] = maker
+        self.tape_cause.data.as_schars[n] = cause
+        return 0
+
+    cdef object _match(self, i64 owner, int side, i64 qty, i64 limit, bint has_limit):
+        cdef list fills = [], cancelled = []
+        cdef cmap[i64, Level]* lv = self._side(-side)  # the side being hit
+        cdef i64 remaining = qty, best, oid, oq, q, maker
+        cdef Level* lev
+        cdef Order* o
+        cdef unordered_map[i64, Order].iterator it
+        cdef double now = self.time
+        cdef signed char cause = self.cause
+        while remaining and not lv.empty():
+            if side == 1:
+                best = deref(lv.begin()).first
+                lev = &deref(lv.begin()).second
+            else:
+                best = deref(lv.rbegin()).first
+                lev = &deref(lv.rbegin()).second
+            if has_limit and (best > limit if side == 1 else best < limit):
+                break
+            while remaining and not lev.ids.empty():
+                oid = lev.ids.front()
+                it = self._orders.find(oid)
+                if it == self._orders.end():  # cancelled earlier
+                    lev.ids.pop_front()
+                    continue
+                o = &deref(it).second
+                maker, oq = o.owner, o.qty
+                if maker == owner:  # self-trade prevention: the resting order goes
+                    lev.ids.pop_front()
+                    self._orders.erase(it)
+                    lev.qty -= oq
+                    cancelled.append((oid, maker, best, oq))
+                    continue
+                if oq <= remaining:
+                    q = oq
+                    lev.ids.pop_front()
+                    self._orders.erase(it)
+                else:
+                    q = remaining
+                    o.qty = oq - q
+                remaining -= q
+                lev.qty -= q
+                fills.append((oid, maker, best, q))
+                self._tape(now, best, q, side, owner, maker, cause)
+            if lev.ids.empty() or lev.qty == 0:
+                lv.erase(best)
+        return Match(fills, None, qty - remaining, cancelled)
+
+
+cdef class RestingIds:
+    """A live, read-only view of the ids of a native book's resting orders."""
+
+    cdef NativeLimitOrderBook _book
+
+    def __cinit__(self, NativeLimitOrderBook book):
+        self._book = book
+
+    def __contains__(self, order_id):
+        return order_id in self._book
+
+    def __len__(self):
+        return self._book._orders.size()
+
+    def __iter__(self):
+        return iter(sorted(self._book._ids()))
