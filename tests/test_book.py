@@ -162,7 +162,8 @@ class BookVsReference(RuleBasedStateMachine):
         if oid in self.fast and 0 < new_qty <= old and isinstance(new_qty, int):
             assert self.fast.order(oid)[2] == new_qty
 
-    @rule(owner=OWNERS, market=st.booleans(), side=st.sampled_from([BUY, SELL, 0, 2]),
+    @rule(owner=st.one_of(OWNERS, st.just(1.0), st.just(2**63)), market=st.booleans(),
+          side=st.sampled_from([BUY, SELL, 0, 2, 1.0, np.int64(-1)]),
           tick=st.sampled_from([1000, 0, -5, 1000.0]), qty=st.one_of(QTYS, BAD_QTYS),
           tif=st.sampled_from(["GTC", "FOK", "gtc"]))
     def maybe_invalid(self, owner: int, market: bool, side: int, tick: object, qty: object, tif: str) -> None:
@@ -262,6 +263,44 @@ def test_to_tick_round_trips_on_grid_prices(new_book) -> None:
     assert book.to_tick(91300.0) == 913_000
     assert book.to_tick(91300.1) == 913_001
     assert all(book.to_tick(book.price(t)) == t for t in range(1, 2_000_000, 9973))
+
+
+def test_odd_arguments_are_read_as_the_python_book_reads_them(new_book) -> None:
+    """Floats, numpy integers and out-of-range values, on every book (the compiled one converts to C)."""
+    book = new_book()
+    oid = book.submit_limit(1, BUY, 1000, 5).order_id
+    assert oid in book and 1.0 in book and 1.5 not in book and float("nan") not in book and None not in book
+    for call in (lambda: book.cancel(1.5), lambda: book.order(1.9), lambda: book.reduce(2**64, 1)):
+        with pytest.raises(OrderError, match="unknown order id"):
+            call()
+    assert book.price(5.5) == 5.5 * 0.1
+    before = snapshot(book)
+    for call, message in ((lambda: book.submit_limit(2.7, SELL, 1000, 1), "owner must be a whole number"),
+                          (lambda: book.submit_market(2**63, SELL, 1), "owner must be a whole number"),
+                          (lambda: book.submit_limit(2, 1.0, 1000, 1), "side must be"),
+                          (lambda: book.submit_market(2, SELL, 2**40 + 1), "at most 1099511627776 lots"),
+                          (lambda: book.submit_limit(2, SELL, 2**53 + 1, 1), "ticks up to")):
+        with pytest.raises(OrderError, match=message):
+            call()
+        assert snapshot(book) == before
+    m = book.submit_market(np.int64(2), np.int64(SELL), np.int64(2))
+    assert m.fills == [(oid, 1, 1000, 2)] and book.order(oid) == (BUY, 1000, 3, 1)
+    assert list(book.tape_taker) == [2] and list(book.tape_side) == [SELL]
+
+
+def test_a_viewed_tape_is_never_moved(new_book) -> None:
+    """A numpy view of a tape column stays valid: a fill that would move the column raises instead."""
+    book = new_book()
+    book.submit_limit(1, BUY, 1000, 10_000)
+    book.submit_market(2, SELL, 1)
+    view = np.asarray(book.tape_tick)
+    with pytest.raises(BufferError):
+        for _ in range(10_000):
+            book.submit_market(2, SELL, 1)
+    assert view.tolist() == [1000]
+    del view
+    book.submit_market(2, SELL, 1)
+    assert book.tape_tick[-1] == 1000
 
 
 # --------------------------------------------------------------------------- matching

@@ -37,24 +37,32 @@ class OrderError(ValueError):
 
 _NONE: tuple = ()  # shared empty result for submissions that matched nothing
 TIFS = frozenset(("GTC", "IOC", "POST"))
+# Far beyond any real order, and small enough that a level's total stays well inside
+# 64 bits (the compiled book's integers) and ticks stay exact as floats.
+MAX_LOTS = 2**40
+MAX_TICK = 2**53
+MIN_OWNER, MAX_OWNER = -2**63, 2**63 - 1  # account ids are 64-bit on the tape
+_WHOLE = (int, np.integer)
 
 
 def check_side(side: object) -> None:
-    """Raise `OrderError` unless ``side`` is BUY or SELL."""
-    if side not in (BUY, SELL):
+    """Raise `OrderError` unless ``side`` is BUY or SELL (a whole number: 1.0 is not a side)."""
+    if not isinstance(side, _WHOLE) or side not in (BUY, SELL):
         raise OrderError(f"side must be +1 (buy) or -1 (sell), got {side!r}")
 
 
 def check_qty(qty: object) -> None:
-    """Raise `OrderError` unless ``qty`` is a positive whole number of lots."""
-    if not isinstance(qty, (int, np.integer)) or qty <= 0:
+    """Raise `OrderError` unless ``qty`` is a positive whole number of lots, at most `MAX_LOTS`."""
+    if not isinstance(qty, _WHOLE) or qty <= 0:
         raise OrderError(f"quantity must be a positive whole number of lots, got {qty!r}")
+    if qty > MAX_LOTS:
+        raise OrderError(f"quantity must be at most {MAX_LOTS} lots, got {qty!r}")
 
 
 def check_tick(tick: object) -> None:
-    """Raise `OrderError` unless ``tick`` is a positive whole number of ticks."""
-    if not isinstance(tick, (int, np.integer)) or tick <= 0:
-        raise OrderError(f"limit price must be a positive whole number of ticks, got {tick!r}")
+    """Raise `OrderError` unless ``tick`` is a positive whole number of ticks, at most `MAX_TICK`."""
+    if not isinstance(tick, _WHOLE) or not 0 < tick <= MAX_TICK:
+        raise OrderError(f"limit price must be a positive whole number of ticks up to {MAX_TICK}, got {tick!r}")
 
 
 def check_tif(tif: object) -> None:
@@ -63,11 +71,19 @@ def check_tif(tif: object) -> None:
         raise OrderError(f"unknown time in force {tif!r}")
 
 
-def checked_order(side: object, qty: object, tick: object = None, tif: object = "GTC") -> tuple[int, int | None]:
-    """Check an order's arguments in the order the books report them; return ``(qty, tick)`` as ints.
+def check_owner(owner: object) -> None:
+    """Raise `OrderError` unless ``owner`` is a whole number that fits 64 bits (an account id)."""
+    if not isinstance(owner, _WHOLE) or not MIN_OWNER <= owner <= MAX_OWNER:
+        raise OrderError(f"owner must be a whole number (an account id), got {owner!r}")
 
-    Raises `OrderError` naming the first bad argument. ``tick`` None is a market order.
-    The books call this only when their inline fast check finds something unusual.
+
+def checked_order(owner: object, side: object, qty: object, tick: object = None,
+                  tif: object = "GTC") -> tuple[int, int, int, int | None]:
+    """Check an order's arguments in the order the books report them; return them as ints.
+
+    Returns ``(owner, side, qty, tick)``; raises `OrderError` naming the first bad
+    argument. ``tick`` None is a market order. The books call this only when their
+    inline fast check finds something unusual.
     """
     check_side(side)
     check_qty(qty)
@@ -75,7 +91,8 @@ def checked_order(side: object, qty: object, tick: object = None, tif: object = 
         check_tick(tick)
         check_tif(tif)
         tick = int(tick)
-    return int(qty), tick
+    check_owner(owner)
+    return int(owner), int(side), int(qty), tick
 
 
 def checked_sizes(tick_size: float, lot_size: float) -> tuple[float, float]:
@@ -301,9 +318,11 @@ class LimitOrderBook:
                 (post-only) is rejected if it would take liquidity.
         """
         # One inline test for the usual valid call: this is the hottest call of a run.
-        if ((side != BUY and side != SELL) or type(qty) is not int or qty <= 0 or type(tick) is not int
-                or tick <= 0 or tif not in TIFS):
-            qty, tick = checked_order(side, qty, tick, tif)
+        if (type(side) is not int or (side != BUY and side != SELL) or type(qty) is not int
+                or not 0 < qty <= MAX_LOTS or type(tick) is not int or not 0 < tick <= MAX_TICK
+                or tif not in TIFS or type(owner) is not int
+                or not MIN_OWNER <= owner <= MAX_OWNER):
+            owner, side, qty, tick = checked_order(owner, side, qty, tick, tif)
         j = 1 if side == BUY else 0  # the opposite side
         heap, queues = self._heaps[j], self._queues[j]
         crosses = False
@@ -329,8 +348,10 @@ class LimitOrderBook:
 
     def submit_market(self, owner: int, side: int, qty: int) -> Match:
         """Submit a market order; whatever the book cannot fill is cancelled."""
-        if (side != BUY and side != SELL) or type(qty) is not int or qty <= 0:
-            qty, _ = checked_order(side, qty)
+        if (type(side) is not int or (side != BUY and side != SELL) or type(qty) is not int
+                or not 0 < qty <= MAX_LOTS or type(owner) is not int
+                or not MIN_OWNER <= owner <= MAX_OWNER):
+            owner, side, qty, _ = checked_order(owner, side, qty)
         return self._match(owner, side, qty, None)
 
     def cancel(self, order_id: int) -> int:

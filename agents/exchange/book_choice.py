@@ -9,13 +9,30 @@ error) or ``python``.
 from __future__ import annotations
 
 import os
+import warnings
+from pathlib import Path
 
 from agents.exchange.book import LimitOrderBook
 
 try:
-    from agents.exchange.book_native import NativeLimitOrderBook
-except ImportError:  # not compiled: no C++ compiler at install time
-    NativeLimitOrderBook = None
+    from agents.exchange import book_native
+except ModuleNotFoundError as exc:  # not compiled: no C++ compiler at install time
+    if exc.name != "agents.exchange.book_native":
+        raise
+    book_native = None
+
+
+def _stale(module) -> bool:
+    """Whether the compiled module is older than its source (edited since `pip install -e .`)."""
+    source = Path(module.__file__).with_name("book_native.pyx")
+    return source.exists() and source.stat().st_mtime > Path(module.__file__).stat().st_mtime
+
+
+if book_native is not None and _stale(book_native):
+    warnings.warn("agents/exchange/book_native.pyx is newer than its compiled module; the pure-Python book "
+                  "will be used until you rebuild it with: pip install -e .", RuntimeWarning, stacklevel=2)
+    book_native = None
+NativeLimitOrderBook = None if book_native is None else book_native.NativeLimitOrderBook
 
 ENV_VAR = "SQUEEZE_BOOK"
 KINDS = ("auto", "native", "python")
@@ -29,8 +46,8 @@ def book_class(kind: str | None = None) -> type:
     if kind == "python" or (kind == "auto" and NativeLimitOrderBook is None):
         return LimitOrderBook
     if NativeLimitOrderBook is None:
-        raise RuntimeError(f"{ENV_VAR}=native, but the compiled book (agents.exchange.book_native) is not built; "
-                           "reinstall with a C++ compiler present: pip install -e .")
+        raise RuntimeError(f"{ENV_VAR}=native, but the compiled book (agents.exchange.book_native) is not built "
+                           "or is older than its source; reinstall with a C++ compiler present: pip install -e .")
     return NativeLimitOrderBook
 
 

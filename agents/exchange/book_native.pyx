@@ -1,5 +1,6 @@
 # distutils: language = c++
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+# cython: annotation_typing=False
 """The limit order book compiled: `NativeLimitOrderBook`, the same book as
 `agents.exchange.book.LimitOrderBook` with its state in C++ containers.
 
@@ -23,6 +24,7 @@ optional; without it the pure-Python book is used). See `agents.exchange.books`.
 """
 
 from cpython cimport array
+from cpython.ref cimport PyObject
 from cython.operator cimport dereference as deref
 from libcpp.deque cimport deque
 from libcpp.map cimport map as cmap
@@ -30,8 +32,9 @@ from libcpp.unordered_map cimport unordered_map
 
 import numpy as np
 
-from agents.exchange.book import (BUY, SELL, TIFS, Match, OrderError, check_qty, checked_order, checked_sizes,
-                                  depth_profile, depth_within_bps, lots_between, new_tape, price_to_tick)
+from agents.exchange.book import (BUY, MAX_LOTS, MAX_OWNER, MAX_TICK, MIN_OWNER, SELL, TIFS, Match, OrderError,
+                                  check_qty, checked_order, checked_sizes, depth_profile, depth_within_bps,
+                                  lots_between, new_tape, price_to_tick)
 
 ctypedef long long i64
 
@@ -49,6 +52,21 @@ cdef struct Level:
 
 
 cdef tuple _NONE = ()
+
+
+cdef inline bint _plain(object owner, object side, object qty) except -1:
+    """Whether the arguments every order has are plain, valid ints: the fast path.
+
+    Anything else goes to `checked_order`, which raises or converts as the Python book does.
+    """
+    return (type(side) is int and (side == BUY or side == SELL) and type(qty) is int and 0 < qty <= MAX_LOTS
+            and type(owner) is int and MIN_OWNER <= owner <= MAX_OWNER)
+
+
+cdef inline bint _sole(PyObject* column) noexcept:
+    """Whether the book holds the only reference to a tape column (so nothing views its memory:
+    a buffer view, numpy's included, holds a reference to what it views)."""
+    return column.ob_refcnt == 1
 
 
 cdef class NativeLimitOrderBook:
@@ -142,10 +160,12 @@ cdef class NativeLimitOrderBook:
         return depth_profile(self, side, bps_bands)
 
     cdef bint _find(self, order_id, i64* oid):
-        """Whether ``order_id`` names a resting order (anything that is not an int64 does not)."""
+        """Whether ``order_id`` names a resting order, as a dict lookup would (1.0 does, 1.5 does not)."""
         try:
             oid[0] = order_id
-        except (TypeError, OverflowError):
+        except (TypeError, ValueError, OverflowError):
+            return False
+        if type(order_id) is not int and oid[0] != order_id:  # C conversion truncates floats
             return False
         return self._orders.count(oid[0]) > 0
 
@@ -185,9 +205,8 @@ cdef class NativeLimitOrderBook:
     # ------------------------------------------------------------------ orders
     def submit_limit(self, owner, side, tick, qty, tif="GTC"):
         """Submit a limit order (see `LimitOrderBook.submit_limit`)."""
-        if ((side != BUY and side != SELL) or type(qty) is not int or qty <= 0 or type(tick) is not int
-                or tick <= 0 or tif not in TIFS):
-            qty, tick = checked_order(side, qty, tick, tif)
+        if not (_plain(owner, side, qty) and type(tick) is int and 0 < tick <= MAX_TICK and tif in TIFS):
+            owner, side, qty, tick = checked_order(owner, side, qty, tick, tif)
         cdef int s = 1 if side == BUY else -1
         cdef i64 t = tick, q = qty, own = owner
         cdef bint crosses
@@ -207,8 +226,8 @@ cdef class NativeLimitOrderBook:
 
     def submit_market(self, owner, side, qty):
         """Submit a market order; whatever the book cannot fill is cancelled."""
-        if (side != BUY and side != SELL) or type(qty) is not int or qty <= 0:
-            qty, _ = checked_order(side, qty)
+        if not _plain(owner, side, qty):
+            owner, side, qty, _ = checked_order(owner, side, qty)
         return self._match(owner, 1 if side == BUY else -1, qty, 0, False)
 
     def cancel(self, order_id) -> int:
@@ -219,7 +238,10 @@ cdef class NativeLimitOrderBook:
         cdef Order o = self._orders[oid]
         self._orders.erase(oid)
         cdef cmap[i64, Level]* lv = self._side(o.side)
-        cdef Level* lev = &deref(lv.find(o.tick)).second
+        cdef cmap[i64, Level].iterator found = lv.find(o.tick)
+        if found == lv.end():
+            raise RuntimeError(f"{self.asset}: order {order_id} rests at a level the book does not have")
+        cdef Level* lev = &deref(found).second
         lev.qty -= o.qty
         if lev.qty == 0:
             lv.erase(o.tick)
@@ -259,6 +281,20 @@ cdef class NativeLimitOrderBook:
     cdef int _tape(self, double now, i64 tick, i64 qty, signed char side, i64 taker, i64 maker,
                    signed char cause) except -1:
         cdef Py_ssize_t n = len(self.tape_tick)
+        if not (_sole(<PyObject*>self.tape_time) and _sole(<PyObject*>self.tape_tick)
+                and _sole(<PyObject*>self.tape_qty) and _sole(<PyObject*>self.tape_side)
+                and _sole(<PyObject*>self.tape_taker) and _sole(<PyObject*>self.tape_maker)
+                and _sole(<PyObject*>self.tape_cause)):
+            # Someone holds a column (a numpy view, say): array.append refuses (BufferError) to
+            # move an array that is viewed, where a raw resize would leave the view dangling.
+            self.tape_time.append(now)
+            self.tape_tick.append(tick)
+            self.tape_qty.append(qty)
+            self.tape_side.append(side)
+            self.tape_taker.append(taker)
+            self.tape_maker.append(maker)
+            self.tape_cause.append(cause)
+            return 0
         array.resize_smart(self.tape_time, n + 1)
         array.resize_smart(self.tape_tick, n + 1)
         array.resize_smart(self.tape_qty, n + 1)
@@ -283,6 +319,8 @@ cdef class NativeLimitOrderBook:
         cdef Order* o
         cdef unordered_map[i64, Order].iterator it
         cdef double now = self.time
+        if not -128 <= self.cause <= 127:
+            raise OverflowError(f"cause {self.cause} does not fit the tape's signed byte")
         cdef signed char cause = self.cause
         while remaining and not lv.empty():
             if side == 1:

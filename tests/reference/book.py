@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.exchange.book import BUY, SELL, Match, OrderError
+from agents.exchange.book import BUY, MAX_LOTS, MAX_TICK, SELL, Match, OrderError
 
 __all__ = ["ReferenceBook", "BUY", "SELL", "Match", "OrderError"]
 
@@ -61,10 +61,17 @@ class ReferenceBook:
 
     @staticmethod
     def _validate(side: int, qty: int) -> None:
-        if side not in (BUY, SELL):
+        if not _is_whole(side) or side not in (BUY, SELL):
             raise OrderError(f"side must be +1 (buy) or -1 (sell), got {side!r}")
         if not _is_whole(qty) or qty <= 0:
             raise OrderError(f"quantity must be a positive whole number of lots, got {qty!r}")
+        if qty > MAX_LOTS:
+            raise OrderError(f"quantity must be at most {MAX_LOTS} lots, got {qty!r}")
+
+    @staticmethod
+    def _validate_owner(owner: int) -> None:
+        if not _is_whole(owner) or not -2**63 <= owner < 2**63:
+            raise OrderError(f"owner must be a whole number (an account id), got {owner!r}")
 
     def _match(self, owner: int, side: int, qty: int, limit: int | None) -> Match:
         m = Match([], cancelled=[])
@@ -113,11 +120,12 @@ class ReferenceBook:
     def submit_limit(self, owner: int, side: int, tick: int, qty: int, tif: str = "GTC") -> Match:
         """Submit a limit order (``tif`` in GTC, IOC, POST); see module docstring."""
         self._validate(side, qty)
-        if not _is_whole(tick) or tick <= 0:
-            raise OrderError(f"limit price must be a positive whole number of ticks, got {tick!r}")
+        if not _is_whole(tick) or not 0 < tick <= MAX_TICK:
+            raise OrderError(f"limit price must be a positive whole number of ticks up to {MAX_TICK}, got {tick!r}")
         if tif not in ("GTC", "IOC", "POST"):
             raise OrderError(f"unknown time in force {tif!r}")
-        tick, qty = int(tick), int(qty)
+        self._validate_owner(owner)
+        owner, side, tick, qty = int(owner), int(side), int(tick), int(qty)
         if tif == "POST":
             opp = self.best_ask() if side == BUY else self.best_bid()
             if opp is not None and (opp <= tick if side == BUY else opp >= tick):
@@ -134,7 +142,8 @@ class ReferenceBook:
     def submit_market(self, owner: int, side: int, qty: int) -> Match:
         """Submit a market order; the unfilled remainder is dropped."""
         self._validate(side, qty)
-        return self._match(owner, side, int(qty), None)
+        self._validate_owner(owner)
+        return self._match(int(owner), int(side), int(qty), None)
 
     def cancel(self, order_id: int) -> int:
         """Cancel a resting order and return its remaining lots."""
