@@ -72,7 +72,7 @@ class RecentVolatility:
         self._update()
         if self.n < 2:
             return 1.0
-        cum, every = self.cum[asset], self.model.scenario.record_every
+        cum, every = self.cum[asset], self.model.spec.record_every
         k = min(len(cum) - 1, max(1, int(window_s // every)))
         k_ref = min(len(cum) - 1, max(1, int(reference_s // every)))
         recent, ref = (cum[-1] - cum[-1 - k]) / k, (cum[-1] - cum[-1 - k_ref]) / k_ref

@@ -63,7 +63,7 @@ class MarketModel(mesa.Model):
     """A perpetual-futures market with one venue and a population of traders.
 
     Args:
-        scenario: a validated scenario.
+        scenario: a validated scenario (kept as `spec`).
         rng: seed (int) or numpy Generator; the only source of randomness.
         audit: check the venue's invariants at every record (slower; for tests).
     """
@@ -72,7 +72,8 @@ class MarketModel(mesa.Model):
 
     def __init__(self, scenario: Scenario, rng: int | np.random.Generator | None = None, audit: bool = False) -> None:
         super().__init__(rng=rng)
-        self.scenario = scenario
+        # Not `self.scenario`: Mesa 3.5 gives Model a `scenario` property of its own.
+        self.spec = scenario
         self.audit = audit
         self.dt = scenario.dt
         self.now = 0.0
@@ -202,7 +203,7 @@ class MarketModel(mesa.Model):
     def recent_range(self, asset: int, window_s: float) -> tuple[float, float]:
         """Low and high of an asset's recorded last price over the past ``window_s`` (and now)."""
         rec = self.recorder
-        k = max(0, rec.n - int(window_s // self.scenario.record_every))
+        k = max(0, rec.n - int(window_s // self.spec.record_every))
         now = self.venue.last_price(asset)
         past = rec.data["last"][k:rec.n, asset]
         if len(past) == 0:

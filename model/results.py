@@ -19,7 +19,7 @@ def trades_frame(model) -> pd.DataFrame:
     Built from typed columns (the asset as categorical codes, not strings), so
     a run of millions of fills needs little more memory than the tape itself.
     """
-    symbols = model.scenario.symbols
+    symbols = model.spec.symbols
     venue = model.venue
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("time", "asset", "price", "qty", "taker_side", "taker",
                                                            "maker", "cause")}
@@ -62,7 +62,7 @@ def account_labels(model) -> list[str]:
 
 def accounts_frame(model) -> pd.DataFrame:
     """Final state of every account, one row per account and asset."""
-    venue, symbols = model.venue, model.scenario.symbols
+    venue, symbols = model.venue, model.spec.symbols
     led = venue.ledger
     n, a = led.n_accounts, len(symbols)
     liquidated = np.zeros((n, a), dtype=bool)

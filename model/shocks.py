@@ -178,7 +178,7 @@ class ShockRunner:
         m = self.model
         if isinstance(shock, _FactorShock):
             factors = getattr(m, shock.model_array)
-            idx = [m.scenario.symbols.index(s) for s in shock.assets] if shock.assets else range(len(m.fundamental))
+            idx = [m.spec.symbols.index(s) for s in shock.assets] if shock.assets else range(len(m.fundamental))
             over = now >= shock.at + shock.duration - 1e-9
             for a in idx:
                 factors[a] = 1.0 if over else shock.factor
@@ -197,12 +197,12 @@ class ShockRunner:
         if shock.asset is None:
             m.jump_all_fundamentals(pct)
         else:
-            m.jump_fundamental(m.scenario.symbols.index(shock.asset), pct)
+            m.jump_fundamental(m.spec.symbols.index(shock.asset), pct)
 
     def _deliver(self, i: int, shock: MarketOrderShock, now: float) -> bool:
         """Send this step's share; the last step tops up lot by lot to land within one lot."""
         m, venue = self.model, self.model.venue
-        a = m.scenario.symbols.index(shock.asset)
+        a = m.spec.symbols.index(shock.asset)
         side = 1 if shock.side == "buy" else -1
         done = shock.over <= 0 or now + m.dt >= shock.at + shock.over - 1e-9
         share = 1.0 if done else (now - shock.at + m.dt) / shock.over
