@@ -1,6 +1,7 @@
 """The ``squeeze`` command line.
 
-    squeeze run SCENARIO [--seed N] [--seeds N] [--jobs N] [--out DIR] [--set KEY=VALUE ...] [--no-progress]
+    squeeze run SCENARIO [--seed N] [--seeds N | --seed-list LIST] [--jobs N] [--out DIR] [--set KEY=VALUE ...]
+                [--no-progress]
     squeeze report DIR
     squeeze sweep FILE [--jobs N] [--backend loky|dask] [--scheduler tcp://HOST:PORT] [--quick] [--out DIR]
     squeeze validate SCENARIO [--days N] [--interval 1min] [--reference PRICES.csv] [--out DIR]
@@ -38,16 +39,45 @@ def parse_overrides(pairs: list[str]) -> dict:
     return out
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    """Run one scenario and write its run folder and report."""
-    from experiments.run import run_scenario, write_run
+def parse_seed_list(text: str) -> list[int]:
+    """``"11-20,31-40,7"`` into seeds in the order given; `UsageError` on bad syntax or a repeat."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        lo, sep, hi = part.strip().partition("-")
+        try:
+            first, last = int(lo), int(hi if sep else lo)
+        except ValueError:
+            raise UsageError(f"--seed-list: {part.strip()!r} is not a seed or a range like 11-20") from None
+        if first < 0 or last < first:
+            raise UsageError(f"--seed-list: {part.strip()!r} is not a range of non-negative seeds, low to high")
+        seeds.extend(range(first, last + 1))
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise UsageError(f"--seed-list: seeds listed more than once: {repeated}")
+    return seeds
 
-    scenario = load_scenario(args.scenario, parse_overrides(args.set))
+
+def run_seeds(args: argparse.Namespace) -> list[int]:
+    """The seeds ``squeeze run`` runs: ``--seed-list``, or ``--seeds`` consecutive seeds from ``--seed``."""
+    if args.seed_list is not None:
+        if args.seeds != 1 or args.seed is not None:
+            raise UsageError("give either --seed/--seeds or --seed-list, not both")
+        return parse_seed_list(args.seed_list)
     if args.seeds < 1:
         raise UsageError(f"--seeds must be at least 1, got {args.seeds}")
-    if args.seeds > 1:
-        return _run_ensemble(scenario, args)
-    result = run_scenario(scenario, args.seed, progress=not args.no_progress)
+    first = 1 if args.seed is None else args.seed
+    return list(range(first, first + args.seeds))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run one scenario (or an ensemble of seeds) and write its run folder and report."""
+    from experiments.run import run_scenario, write_run
+
+    seeds = run_seeds(args)
+    scenario = load_scenario(args.scenario, parse_overrides(args.set))
+    if len(seeds) > 1 or args.seed_list is not None:
+        return _run_ensemble(scenario, seeds, args)
+    result = run_scenario(scenario, seeds[0], progress=not args.no_progress)
     path = write_run(result, args.out)
     s = result.summary
     print(f"{scenario.name}: {s['orders']} orders, {s['trades']} trades in {s['wall_s']:.1f} s wall")
@@ -74,10 +104,9 @@ def format_targets(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _run_ensemble(scenario, args: argparse.Namespace) -> int:
+def _run_ensemble(scenario, seeds: list[int], args: argparse.Namespace) -> int:
     from experiments.ensemble import format_table, run_ensemble, target_table, write_ensemble
 
-    seeds = list(range(args.seed, args.seed + args.seeds))
     runs = run_ensemble(scenario, seeds, n_jobs=args.jobs, progress=not args.no_progress)
     table = target_table(scenario, runs)
     print(format_table(table, runs))
@@ -131,12 +160,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run a scenario file and write a run folder with its report")
     r.add_argument("scenario", help="path to a scenario YAML file")
-    r.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    r.add_argument("--seed", type=int, default=None, help="random seed (default 1)")
     r.add_argument("--out", default="runs", help="folder to write run folders into (default runs/)")
     r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario key, e.g. --set duration=2h --set population.noise.count=100")
     r.add_argument("--seeds", type=int, default=1, help="run this many seeds (seed, seed+1, …) and report the "
                    "targets' median and 10–90%% range")
+    r.add_argument("--seed-list", metavar="LIST", help="run these seeds instead, e.g. 11-20,31-40 (a holdout), and "
+                   "report as --seeds does")
     r.add_argument("--jobs", type=int, default=-1, help="parallel jobs for --seeds (default: all cores)")
     r.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     r.set_defaults(func=cmd_run)

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from experiments import run as run_mod
-from experiments.cli import main
+from experiments.cli import main, parse_seed_list
 from model.market import MarketModel
 from tests.conftest import SCENARIOS
 
@@ -109,3 +109,41 @@ def test_full_bench_judges_each_figure_against_its_target(capsys, monkeypatch):
     assert "ratio fast/Python 1.50x" in out and "on the Python book: 120.0 s wall" in out and "ratio 2.00x" in out
     assert "target >= 100,000 orders+cancels/s: pass" in out and "target <= 30 s wall: MISS" in out
     assert "target < 1,024 MB peak memory: pass" in out
+
+
+@pytest.mark.parametrize(("text", "seeds"), [("7", [7]), ("11-13,31-32", [11, 12, 13, 31, 32]), (" 5 , 2-3", [5, 2, 3])])
+def test_seed_list_reads_seeds_and_ranges(text, seeds):
+    assert parse_seed_list(text) == seeds
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--seed-list", "1-3,3"], "seeds listed more than once: [3]"),
+    (["--seed-list", "5-2"], "not a range of non-negative seeds"),
+    (["--seed-list", "a-b"], "'a-b' is not a seed or a range"),
+    (["--seed-list", "1-3", "--seeds", "4"], "either --seed/--seeds or --seed-list"),
+    (["--seed-list", "1-3", "--seed", "2"], "either --seed/--seeds or --seed-list"),
+    (["--seeds", "0"], "--seeds must be at least 1"),
+])
+def test_bad_seed_choices_are_rejected_before_any_run(argv, message, capsys, monkeypatch, tmp_path):
+    import experiments.ensemble as ensemble
+
+    monkeypatch.setattr(ensemble, "run_ensemble", lambda *a, **k: pytest.fail("an ensemble ran"))
+    assert main(["run", str(SCENARIOS / "calm.yaml"), "--out", str(tmp_path), *argv]) == 2
+    assert message in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+def test_seed_list_runs_exactly_those_seeds(monkeypatch, tmp_path):
+    import experiments.ensemble as ensemble
+
+    ran = []
+
+    def fake_run(scenario, seeds, n_jobs=-1, progress=True):
+        ran.extend(seeds)
+        return pd.DataFrame({"seed": seeds, "status": "ok", "error": "", "wall_s": 1.0, "all passed": True})
+
+    monkeypatch.setattr(ensemble, "run_ensemble", fake_run)
+    argv = ["run", str(SCENARIOS / "calm.yaml"), "--out", str(tmp_path), "--no-progress"]
+    assert main([*argv, "--seed-list", "11-12,31"]) == 0
+    assert main([*argv, "--seed", "4", "--seeds", "2"]) == 0
+    assert ran == [11, 12, 31, 4, 5]
