@@ -32,7 +32,6 @@ setup(
     ext_modules=cythonize(
         [Extension("agents.exchange.book_native", ["agents/exchange/book_native.pyx"], language="c++",
                    extra_compile_args=["-O2"])],
-        compiler_directives={"language_level": 3},
     ),
     cmdclass={"build_ext": OptionalBuildExt},
 )

@@ -18,8 +18,8 @@ import os
 import resource
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
+from unittest import mock
 
 from agents.exchange.book_choice import ENV_VAR
 from experiments.bench_book import compare_books
@@ -44,26 +44,11 @@ def peak_rss_mb() -> float:
     return peak / 1024 / (1024 if sys.platform == "darwin" else 1)  # bytes on macOS, KiB on Linux
 
 
-@contextmanager
-def book_env(kind: str | None):
-    """Within the block, venues use the ``kind`` book (unchanged if None)."""
-    old = os.environ.get(ENV_VAR)
-    if kind is not None:
-        os.environ[ENV_VAR] = kind
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop(ENV_VAR, None)
-        else:
-            os.environ[ENV_VAR] = old
-
-
 def end_to_end(scenario_path: Path, seed: int = 1, overrides: dict | None = None, book: str | None = None) -> dict:
     """Run a scenario once (construction included) on the ``book`` book and return its throughput figures."""
     scenario = load_scenario(scenario_path, overrides)
     t0 = time.perf_counter()
-    with book_env(book):
+    with mock.patch.dict(os.environ, {ENV_VAR: book} if book else {}):  # the venue reads SQUEEZE_BOOK
         result = run_scenario(scenario, seed)
     wall = time.perf_counter() - t0
     s = result.summary

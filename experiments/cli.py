@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 
 import yaml
@@ -51,7 +52,7 @@ def parse_seed_list(text: str) -> list[int]:
         if first < 0 or last < first:
             raise UsageError(f"--seed-list: {part.strip()!r} is not a range of non-negative seeds, low to high")
         seeds.extend(range(first, last + 1))
-    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    repeated = sorted(s for s, n in Counter(seeds).items() if n > 1)
     if repeated:
         raise UsageError(f"--seed-list: seeds listed more than once: {repeated}")
     return seeds

@@ -36,7 +36,7 @@ def test_book_class_follows_the_environment(monkeypatch) -> None:
 
 
 @needs_native
-def test_resting_ids_view_is_live(monkeypatch) -> None:
+def test_resting_ids_view_is_live() -> None:
     book = NativeLimitOrderBook(0.1, 0.001)
     view = book.resting_ids
     a = book.submit_limit(1, 1, 1000, 2).order_id

@@ -20,7 +20,7 @@ skips it. The tape is the same seven typed `array.array` columns, appended to
 in place.
 
 Build: ``pip install -e .`` compiles it when a C++ compiler is present (it is
-optional; without it the pure-Python book is used). See `agents.exchange.books`.
+optional; without it the pure-Python book is used). See `agents.exchange.book_choice`.
 """
 
 from cpython cimport array
