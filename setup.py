@@ -1,8 +1,8 @@
-"""Build the optional compiled order book (`agents.exchange.book_native`).
+"""Build the optional compiled kernels (`agents.exchange.native`): the order book and the ledger.
 
 Everything else is in ``pyproject.toml``. The extension is optional: where it
 cannot be compiled (no C++ compiler, say), the install goes on with a warning
-and venues use the pure-Python book, which gives the same results.
+and venues use the pure-Python kernels, which give the same results.
 """
 
 import os
@@ -24,14 +24,17 @@ class OptionalBuildExt(build_ext):
         except Exception as exc:  # setuptools raises several kinds here, by version
             if os.environ.get("SQUEEZE_REQUIRE_NATIVE") == "1":
                 raise
-            print(f"WARNING: the compiled order book was not built ({exc}); the pure-Python book will be used")
+            print(f"WARNING: the compiled kernels were not built ({exc}); the pure-Python ones will be used")
             self.extensions = []  # so that nothing is copied or installed
 
 
 setup(
     ext_modules=cythonize(
-        [Extension("agents.exchange.book_native", ["agents/exchange/book_native.pyx"], language="c++",
-                   extra_compile_args=["-O2"])],
+        # No floating-point contraction: a fused multiply-add rounds once, and results must
+        # equal the pure-Python kernels' to the last bit.
+        [Extension(f"agents.exchange.{name}", [f"agents/exchange/{name}.pyx"], language="c++",
+                   extra_compile_args=["-O2", "-ffp-contract=off"])
+         for name in ("book_native", "accounts_native", "triggers_native")],
     ),
     cmdclass={"build_ext": OptionalBuildExt},
 )

@@ -7,7 +7,7 @@
   wall time and the peak memory of one whole run of a scenario: the event
   scenario ``short_squeeze_2026_01_14.yaml`` (``calm.yaml`` for two hours
   with ``--quick``). Construction, cascades and recording all count. When the
-  compiled book is built, the same run is repeated on the pure-Python book.
+  compiled kernels are built, the same run is repeated on the pure-Python ones.
 
 Every figure is measured on one core (one process) in one run.
 """
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from unittest import mock
 
-from agents.exchange.book_choice import ENV_VAR
+from agents.exchange.native import ENV_VAR
 from experiments.bench_book import compare_books
 from experiments.run import run_scenario
 from model.scenario import load_scenario
@@ -44,18 +44,18 @@ def peak_rss_mb() -> float:
     return peak / 1024 / (1024 if sys.platform == "darwin" else 1)  # bytes on macOS, KiB on Linux
 
 
-def end_to_end(scenario_path: Path, seed: int = 1, overrides: dict | None = None, book: str | None = None) -> dict:
-    """Run a scenario once (construction included) on the ``book`` book and return its throughput figures."""
+def end_to_end(scenario_path: Path, seed: int = 1, overrides: dict | None = None, kernels: str | None = None) -> dict:
+    """Run a scenario once (construction included) on the ``kernels`` kernels and return its throughput figures."""
     scenario = load_scenario(scenario_path, overrides)
     t0 = time.perf_counter()
-    with mock.patch.dict(os.environ, {ENV_VAR: book} if book else {}):  # the venue reads SQUEEZE_BOOK
+    with mock.patch.dict(os.environ, {ENV_VAR: kernels} if kernels else {}):  # the venue reads SQUEEZE_NATIVE
         result = run_scenario(scenario, seed)
     wall = time.perf_counter() - t0
     s = result.summary
     messages = s["orders"] + s["cancels"]
     return {
         "scenario": scenario.name,
-        "order_book": s["order_book"],
+        "kernels": s["kernels"],
         "simulated_s": s["simulated_s"],
         "wall_s": wall,
         "orders": s["orders"],
@@ -97,14 +97,14 @@ def run_bench(quick: bool = False, scenario: Path | None = None) -> dict:
     overrides = {"duration": "2h"} if quick else None
     e2e = end_to_end(path, overrides=overrides)
     print(f"End to end: {e2e['scenario']} ({e2e['simulated_s'] / 3600:.0f} simulated h, one process, "
-          f"{e2e['order_book']} book)")
+          f"{e2e['kernels']} kernels)")
     print(f"  {e2e['orders_per_s']:,.0f} orders+cancels/s, {e2e['sim_s_per_wall_s']:,.0f} simulated s per wall s, "
           f"{e2e['wall_s']:.1f} s wall ({e2e['orders']:,} orders, {e2e['cancels']:,} cancels, {e2e['trades']:,} trades), "
           f"peak memory {e2e.get('peak_rss_mb', float('nan')):,.0f} MB")
     e2e_python = None
-    if e2e["order_book"] == "native":
-        e2e_python = end_to_end(path, overrides=overrides, book="python")
-        print(f"  the same run on the Python book: {e2e_python['wall_s']:.1f} s wall, "
+    if e2e["kernels"] == "native":
+        e2e_python = end_to_end(path, overrides=overrides, kernels="python")
+        print(f"  the same run on the pure-Python kernels: {e2e_python['wall_s']:.1f} s wall, "
               f"{e2e_python['orders_per_s']:,.0f} orders+cancels/s; ratio {e2e_python['wall_s'] / e2e['wall_s']:.2f}x")
     if path == EVENT and not quick:
         print(_against(f">= {E2E_RATE_TARGET:,.0f} orders+cancels/s", e2e["orders_per_s"] >= E2E_RATE_TARGET, True))

@@ -3,7 +3,7 @@
 Generates a fixed random stream of book operations on a BTC-like book
 (tick 0.1 near 91,300, i.e. centre tick 913,000; lot 0.001; sizes 1-1000 lots,
 heavy tailed) in the mix 50% limit / 20% market / 30% cancel, and replays it
-against the fast book a venue uses (`agents.exchange.book_choice.book_class`: the compiled
+against the fast book a venue uses (`agents.exchange.native.book_class`: the compiled
 `NativeLimitOrderBook` when it is built), the pure-Python `LimitOrderBook`, and the slow
 `tests.reference.book.ReferenceBook`.
 
@@ -29,7 +29,7 @@ from typing import Any, Callable
 import numpy as np
 
 from agents.exchange.book import BUY, SELL, LimitOrderBook
-from agents.exchange.book_choice import book_class, book_kind
+from agents.exchange.native import book_class, kernel_kind
 
 LIMIT, MARKET, CANCEL = 0, 1, 2
 N_OWNERS = 8
@@ -146,7 +146,7 @@ def compare_books(n: int = 200_000, seed: int = 0, ref_n: int = 20_000, check_n:
     with the stream. Before timing, the books replay the first ``check_n`` operations
     and their tapes must match.
     """
-    kind = book_kind(book_class())
+    kind = kernel_kind()
     out: dict[str, Any] = {"kind": kind, "fast": book_throughput(_fast_factory, n, seed)}
     if kind == "native":
         out["python"] = book_throughput(_python_factory, n, seed)

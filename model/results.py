@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from agents.exchange.book_choice import book_kind
 from agents.exchange.venue import CAUSES
 
 
@@ -107,7 +106,7 @@ def run_facts(model) -> dict:
     liq = venue.liquidations
     return {
         "simulated_s": float(model.now),
-        "order_book": book_kind(type(venue.books[0])),
+        "kernels": venue.kernels,
         "orders": int(venue.orders_received),
         "cancels": int(venue.cancels_received),
         "rejections": dict(venue.rejections),

@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from agents.exchange.book import BUY, SELL, LimitOrderBook, Match, OrderError
-from agents.exchange.book_choice import NativeLimitOrderBook
+from agents.exchange.book import (BUY, SELL, LimitOrderBook, Match, OrderError, depth_profile, depth_within_bps,
+                                  lots_between)
+from agents.exchange.native import NativeLimitOrderBook
 from experiments.bench_book import order_stream, replay, tape_rows
 from tests.reference.book import ReferenceBook
 
@@ -29,7 +30,7 @@ BAD_QTYS = st.sampled_from([0, -1, -7, 1.0, 2.5, "3", None])
 
 
 # Every test runs on each book implementation that is built: the pure-Python one, and the
-# compiled one when the install compiled it (CI checks that it did, in test_book_choice.py).
+# compiled one when the install compiled it (CI checks that it did, in test_native.py).
 BOOKS = [LimitOrderBook] + ([NativeLimitOrderBook] if NativeLimitOrderBook is not None else [])
 
 
@@ -187,6 +188,17 @@ class BookVsReference(RuleBasedStateMachine):
         assert self.fast.best_bid() == self.ref.best_bid()
         assert self.fast.best_ask() == self.ref.best_ask()
         assert len(self.fast) == len(self.ref)
+
+    @invariant()
+    def depth_queries_match_vectorised(self) -> None:
+        """Each book's depth queries equal the shared vectorised functions over its level arrays."""
+        bands = np.array([0.0, 5.0, 10.0, 14.9, 25.0, 50.0, 100.0, 250.0])
+        for side in (BUY, SELL):
+            assert self.fast.depth_profile(side, bands).tolist() == depth_profile(self.fast, side, bands).tolist()
+            for bps in (0.0, 10.0, 33.3, 100.0, 1e4):
+                assert self.fast.depth_within_bps(side, bps) == depth_within_bps(self.fast, side, bps)
+            for lo, hi in ((995.5, 1004.5), (990, 1010), (-1.0, 2e18), (1003, 1003), (1010.0, 990.0), (0, float("inf"))):
+                assert self.fast.lots_between(side, lo, hi) == lots_between(self.fast, side, lo, hi)
 
     @invariant()
     def never_crossed(self) -> None:

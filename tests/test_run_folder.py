@@ -82,8 +82,8 @@ def test_never_overwrites_an_earlier_run(tmp_path, monkeypatch):
 def test_bench_quick_prints_figures_and_commands(capsys, monkeypatch):
     import experiments.bench as bench
 
-    monkeypatch.setattr(bench, "end_to_end", lambda path, seed=1, overrides=None, book=None: {
-        "scenario": "calm", "order_book": book or "native", "simulated_s": 7200.0, "wall_s": 1.0, "orders": 10, "cancels": 5, "trades": 3,
+    monkeypatch.setattr(bench, "end_to_end", lambda path, seed=1, overrides=None, kernels=None: {
+        "scenario": "calm", "kernels": kernels or "native", "simulated_s": 7200.0, "wall_s": 1.0, "orders": 10, "cancels": 5, "trades": 3,
         "orders_per_s": 15.0, "sim_s_per_wall_s": 7200.0, "peak_rss_mb": 100.0})
     assert main(["bench", "--quick"]) == 0
     out = capsys.readouterr().out
@@ -98,15 +98,15 @@ def test_full_bench_judges_each_figure_against_its_target(capsys, monkeypatch):
         "kind": "native", "fast": {"orders_per_s": 900_000.0, "n": n}, "python": {"orders_per_s": 600_000.0, "n": n},
         "ratio_fast_over_python": 1.5, "fast_at_ref_n": {"orders_per_s": 950_000.0},
         "reference": {"orders_per_s": 20_000.0}, "ratio_fast_over_reference": 47.5})
-    monkeypatch.setattr(bench, "end_to_end", lambda path, seed=1, overrides=None, book=None: {
-        "scenario": "short_squeeze_2026_01_14", "order_book": book or "native", "simulated_s": 259200.0,
-        "wall_s": 120.0 if book else 60.0, "orders": 7_000_000,
+    monkeypatch.setattr(bench, "end_to_end", lambda path, seed=1, overrides=None, kernels=None: {
+        "scenario": "short_squeeze_2026_01_14", "kernels": kernels or "native", "simulated_s": 259200.0,
+        "wall_s": 120.0 if kernels else 60.0, "orders": 7_000_000,
         "cancels": 5_000_000, "trades": 1, "orders_per_s": 100_000.0, "sim_s_per_wall_s": 2160.0,
         "peak_rss_mb": 500.0})
     assert main(["bench"]) == 0
     out = capsys.readouterr().out
     assert "target >= 1,000,000: MISS" in out and "target >= 2x: pass" in out
-    assert "ratio fast/Python 1.50x" in out and "on the Python book: 120.0 s wall" in out and "ratio 2.00x" in out
+    assert "ratio fast/Python 1.50x" in out and "on the pure-Python kernels: 120.0 s wall" in out and "ratio 2.00x" in out
     assert "target >= 100,000 orders+cancels/s: pass" in out and "target <= 30 s wall: MISS" in out
     assert "target < 1,024 MB peak memory: pass" in out
 

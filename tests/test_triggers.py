@@ -1,18 +1,25 @@
 """Trigger heaps against a plain reference: nearest due trigger first, ties in arrival order.
 
 Compaction (dropping stale entries from deep in a heap) is forced often by a
-tiny threshold, and must never change what fires or in which order.
+tiny threshold, and must never change what fires or in which order. The
+liquidation-watch tests run on the pure-Python watch and, when built, on the
+compiled one.
 """
 
 from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import agents.exchange.triggers as triggers
+from agents.exchange.native import NativeLiquidationWatch
 from agents.exchange.triggers import DOWN, UP, LiquidationWatch, StopBook
+
+WATCHES = [LiquidationWatch] + ([NativeLiquidationWatch] if NativeLiquidationWatch is not None else [])
+each_watch = pytest.mark.parametrize("watch_cls", WATCHES, ids=lambda cls: cls.__name__)
 
 N_ACCOUNTS = 6
 prices = st.integers(90, 110).map(float)
@@ -35,44 +42,70 @@ class ReferenceWatch:
             self.seq += 1
             self.live[account] = (price, self.seq, DOWN if position > 0 else UP)
 
-    def pop(self, mark: float, direction: int):
+    def next_due(self, price: float):
+        """``(price, direction)`` of what `pop` would fire, upward first."""
+        for direction in (UP, DOWN):
+            got = self._due(price, direction)
+            if got is not None:
+                return got[0], direction
+        return None
+
+    def _due(self, mark: float, direction: int):
         due = [(p if direction == UP else -p, seq, acct) for acct, (p, seq, d) in self.live.items()
                if d == direction and (p <= mark if direction == UP else p >= mark)]
         if not due:
             return None
         key, _, acct = min(due)
-        del self.live[acct]
         return (key if direction == UP else -key), acct
 
+    def pop(self, mark: float, direction: int):
+        got = self._due(mark, direction)
+        if got is not None:
+            del self.live[got[1]]
+        return got
 
+
+@each_watch
 @settings(max_examples=200, deadline=None)
-@given(ops)
-def test_liquidation_watch_matches_reference_with_compaction(sequence):
-    original = triggers._COMPACT_MIN
-    triggers._COMPACT_MIN = 2  # compact all the time
-    try:
-        fast, ref = LiquidationWatch(N_ACCOUNTS), ReferenceWatch()
-        for op in sequence:
-            if op[0] == "watch":
-                fast.watch(*op[1:])
-                ref.watch(*op[1:])
-            else:
-                _, direction, mark = op
-                assert fast.pop(mark, direction) == ref.pop(mark, direction)
-        for direction, mark in ((UP, math.inf), (DOWN, -math.inf)):
-            while (got := ref.pop(mark, direction)) is not None:
-                assert fast.pop(mark, direction) == got
-            assert fast.pop(mark, direction) is None
-    finally:
-        triggers._COMPACT_MIN = original
+@given(sequence=ops)
+def test_liquidation_watch_matches_reference_with_compaction(watch_cls, sequence):
+    fast, ref = watch_cls(N_ACCOUNTS, compact_min=2), ReferenceWatch()  # compact all the time
+    for op in sequence:
+        if op[0] == "watch":
+            fast.watch(*op[1:])
+            ref.watch(*op[1:])
+        else:
+            _, direction, mark = op
+            due = ref.next_due(mark)
+            assert fast.next_due(mark) == due
+            got = ref.pop(mark, direction)
+            assert fast.pop(mark, direction) == got
+    for direction, mark in ((UP, math.inf), (DOWN, -math.inf)):
+        while (got := ref.pop(mark, direction)) is not None:
+            assert fast.pop(mark, direction) == got
+        assert fast.pop(mark, direction) is None
+    assert fast.sizes == (0, 0)
 
 
-def test_stale_entries_do_not_pile_up():
-    watch = LiquidationWatch(1)
+@each_watch
+def test_stale_entries_do_not_pile_up(watch_cls):
+    watch = watch_cls(1)
     for k in range(20_000):  # one account re-registered at every fill
         watch.watch(0, -1, 100.0 + k % 7)
-    assert len(watch.up) < 2 * triggers._COMPACT_MIN
+    assert watch.sizes[0] < 2 * triggers._COMPACT_MIN and watch.sizes[1] == 0
     assert watch.pop(200.0, UP) == (100.0 + 19_999 % 7, 0)
+
+
+@each_watch
+def test_flat_or_unpriced_positions_are_not_watched(watch_cls):
+    watch = watch_cls(3)
+    watch.watch(0, 5, 90.0)
+    watch.watch(0, 0, 95.0)  # flat: the long's entry is stale now
+    watch.watch(1, -2, math.nan)
+    watch.watch(2, -2, math.inf)
+    assert watch.next_due(50.0) is None and watch.next_due(1e12) is None
+    with pytest.raises(IndexError):
+        watch.watch(3, 1, 90.0)
 
 
 def test_stops_fire_nearest_first_after_cancels_and_compaction():

@@ -19,6 +19,10 @@ Money identity kept by `fill`: for every account,
 ``wallet + sum(margin) + sum(position * lot * (P - entry))`` changes only by
 fees and by the counterparties' opposite PnL, so over all accounts the sum
 plus fees collected is constant at any common price P.
+
+`fill` and `available` run once per fill and per order: given a compiled
+`agents.exchange.accounts_native.LedgerKernel` class, the ledger binds the
+kernel's versions over the methods below, which stay the reference.
 """
 
 from __future__ import annotations
@@ -29,8 +33,8 @@ import numpy as np
 class Ledger:
     """Per-account, per-asset state of a perpetual-futures venue."""
 
-    def __init__(self, n_accounts: int, lot_sizes: np.ndarray) -> None:
-        self.lot = np.asarray(lot_sizes, dtype=float)
+    def __init__(self, n_accounts: int, lot_sizes: np.ndarray, kernel: type | None = None) -> None:
+        self.lot = np.ascontiguousarray(lot_sizes, dtype=float)
         n, a = int(n_accounts), len(self.lot)
         self.n_accounts, self.n_assets = n, a
         self.wallet = np.zeros(n)
@@ -41,6 +45,14 @@ class Ledger:
         self.leverage = np.ones((n, a))
         self.order_margin = np.zeros((n, a))
         self.realized = np.zeros((n, a))
+        self._kernel_class = kernel
+        self._bind_kernel()
+
+    def _bind_kernel(self) -> None:
+        """Bind the compiled `fill` and `available` (if any) to the current columns."""
+        if self._kernel_class is not None:
+            kernel = self._kernel_class(self)
+            self.fill, self.available = kernel.fill, kernel.available
 
     def grow(self, n_new: int) -> int:
         """Append ``n_new`` empty accounts and return the first new id."""
@@ -52,6 +64,7 @@ class Ledger:
             extra = np.full((n_new, self.n_assets), fill, dtype=dtype)
             setattr(self, name, np.concatenate([getattr(self, name), extra]))
         self.n_accounts += n_new
+        self._bind_kernel()  # the columns are new arrays
         return first
 
     def available(self, account: int) -> float:

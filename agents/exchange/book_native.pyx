@@ -20,21 +20,21 @@ skips it. The tape is the same seven typed `array.array` columns, appended to
 in place.
 
 Build: ``pip install -e .`` compiles it when a C++ compiler is present (it is
-optional; without it the pure-Python book is used). See `agents.exchange.book_choice`.
+optional; without it the pure-Python book is used). See `agents.exchange.native`.
 """
 
 from cpython cimport array
 from cpython.ref cimport PyObject
-from cython.operator cimport dereference as deref
+from cython.operator cimport dereference as deref, preincrement as inc
 from libcpp.deque cimport deque
 from libcpp.map cimport map as cmap
 from libcpp.unordered_map cimport unordered_map
+from libc.math cimport INFINITY, fabs, floor
 
 import numpy as np
 
 from agents.exchange.book import (BUY, MAX_LOTS, MAX_OWNER, MAX_TICK, MIN_OWNER, SELL, TIFS, Match, OrderError,
-                                  check_qty, checked_order, checked_sizes, depth_profile, depth_within_bps,
-                                  lots_between, new_tape, price_to_tick)
+                                  check_qty, checked_order, checked_sizes, new_tape, price_to_tick)
 
 ctypedef long long i64
 
@@ -147,17 +147,75 @@ cdef class NativeLimitOrderBook:
         """Convert a price to ticks, raising `OrderError` if it is off the tick grid."""
         return price_to_tick(price, self.tick_size, self.asset)
 
+    # The depth queries walk the levels in C; they return exactly what the Python
+    # book's vectorised functions (agents.exchange.book) do, and are tested against them.
     def lots_between(self, side: int, lo_tick: float, hi_tick: float) -> int:
         """Resting lots on one side with ``lo_tick <= tick <= hi_tick``."""
-        return lots_between(self, side, lo_tick, hi_tick)
+        return self._lots_between(1 if side == BUY else -1, lo_tick, hi_tick)
+
+    cdef i64 _lots_between(self, int side, double lo, double hi):
+        cdef cmap[i64, Level]* lv = self._side(side)
+        cdef cmap[i64, Level].iterator it
+        cdef i64 total = 0
+        if not lo <= MAX_TICK:  # above every tick, or NaN (which no tick compares >= to)
+            return 0
+        it = lv.begin() if lo <= 0 else lv.lower_bound(<i64>floor(lo))
+        while it != lv.end():
+            if deref(it).first > hi:
+                break
+            if deref(it).first >= lo:
+                total += deref(it).second.qty
+            inc(it)
+        return total
 
     def depth_within_bps(self, side: int, bps: float) -> int:
         """Resting lots on one side within ``bps`` basis points of mid (0 if no mid)."""
-        return depth_within_bps(self, side, bps)
+        if self._bids.empty() or self._asks.empty():
+            return 0
+        cdef double mid = 0.5 * <double>(deref(self._asks.begin()).first + deref(self._bids.rbegin()).first)
+        cdef double b = bps
+        if side == BUY:
+            return self._lots_between(1, mid * (1 - b * 1e-4), mid)
+        return self._lots_between(-1, mid, mid * (1 + b * 1e-4))
 
     def depth_profile(self, side: int, bps_bands):
         """Resting lots within each of several bps distances of mid, vectorised."""
-        return depth_profile(self, side, bps_bands)
+        bands_arr = np.asarray(bps_bands, dtype=float)
+        out = np.zeros(len(bands_arr), dtype=np.int64)
+        if self._bids.empty() or self._asks.empty():
+            return out
+        cdef double[:] bands = np.ascontiguousarray(bands_arr)
+        cdef i64[:] acc = out
+        cdef Py_ssize_t j, nb = bands.shape[0]
+        cdef double mid = 0.5 * <double>(deref(self._asks.begin()).first + deref(self._bids.rbegin()).first)
+        cdef double dist, widest = -INFINITY
+        for j in range(nb):
+            if bands[j] > widest:
+                widest = bands[j]
+        cdef cmap[i64, Level].iterator it
+        cdef cmap[i64, Level].reverse_iterator rit
+        # From the touch outward the distance never decreases, so stop past the widest band.
+        if side == BUY:
+            rit = self._bids.rbegin()
+            while rit != self._bids.rend():
+                dist = fabs(<double>deref(rit).first - mid) / mid * 1e4
+                if dist > widest:
+                    break
+                for j in range(nb):
+                    if dist <= bands[j]:
+                        acc[j] += deref(rit).second.qty
+                inc(rit)
+        else:
+            it = self._asks.begin()
+            while it != self._asks.end():
+                dist = fabs(<double>deref(it).first - mid) / mid * 1e4
+                if dist > widest:
+                    break
+                for j in range(nb):
+                    if dist <= bands[j]:
+                        acc[j] += deref(it).second.qty
+                inc(it)
+        return out
 
     cdef bint _find(self, order_id, i64* oid):
         """Whether ``order_id`` names a resting order, as a dict lookup would (1.0 does, 1.5 does not)."""

@@ -24,13 +24,13 @@ _COMPACT_MIN = 1024  # heaps smaller than this are never compacted
 class TriggerHeap:
     """Price-keyed triggers firing in one direction."""
 
-    def __init__(self, direction: int) -> None:
+    def __init__(self, direction: int, compact_min: int = _COMPACT_MIN) -> None:
         if direction not in (UP, DOWN):
             raise ValueError("direction must be UP (+1) or DOWN (-1)")
         self.direction = direction
         self._heap: list[tuple[float, int, int, int]] = []
         self._seq = itertools.count()
-        self._compact_at = _COMPACT_MIN
+        self._compact_min = self._compact_at = compact_min
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -53,7 +53,7 @@ class TriggerHeap:
             return
         heap[:] = [e for e in heap if is_live(e[2], e[3])]
         heapq.heapify(heap)
-        self._compact_at = max(_COMPACT_MIN, 2 * len(heap))
+        self._compact_at = max(self._compact_min, 2 * len(heap))
 
     def pop_due(self, price: float, is_live) -> tuple[float, int, int] | None:
         """Remove and return the nearest live trigger crossed by ``price``.
@@ -88,9 +88,9 @@ class TriggerHeap:
 class _TwoWay:
     """An UP heap and a DOWN heap whose entries a subclass judges live or stale."""
 
-    def __init__(self) -> None:
-        self.up = TriggerHeap(UP)
-        self.down = TriggerHeap(DOWN)
+    def __init__(self, compact_min: int = _COMPACT_MIN) -> None:
+        self.up = TriggerHeap(UP, compact_min)
+        self.down = TriggerHeap(DOWN, compact_min)
 
     def _live(self, ident: int, version: int) -> bool:
         raise NotImplementedError
@@ -156,12 +156,18 @@ class LiquidationWatch(_TwoWay):
 
     Shorts are liquidated when the mark rises to their liquidation price (the
     UP heap), longs when it falls to it. `watch` replaces an account's
-    previous entry.
+    previous entry. Heaps smaller than ``compact_min`` are never compacted.
+    `agents.exchange.triggers_native.NativeLiquidationWatch` is the same watch compiled.
     """
 
-    def __init__(self, n_accounts: int) -> None:
-        super().__init__()
+    def __init__(self, n_accounts: int, compact_min: int = _COMPACT_MIN) -> None:
+        super().__init__(compact_min)
         self.version = [0] * n_accounts
+
+    @property
+    def sizes(self) -> tuple[int, int]:
+        """Entries (live or stale) in the UP and the DOWN heap."""
+        return len(self.up), len(self.down)
 
     def _live(self, account: int, version: int) -> bool:
         return self.version[account] == version

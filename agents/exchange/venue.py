@@ -1,7 +1,7 @@
 """`OrderBookAgent`: the venue as a Mesa agent.
 
 It holds one limit order book per asset (compiled or pure Python, see
-`agents.exchange.book_choice`), the `Ledger` of every account, the
+`agents.exchange.native`), the `Ledger` of every account, the
 stop books, the liquidation watches, the insurance fund (an account of its
 own), the mark price and the funding clock. Orders are processed the moment
 they arrive (a continuous double auction):
@@ -28,13 +28,13 @@ import numpy as np
 
 from agents.exchange.accounts import Ledger
 from agents.exchange.book import BUY, SELL, Match, OrderError
-from agents.exchange.book_choice import book_class
+from agents.exchange.native import LedgerKernel, book_class, kernel_kind, watch_class
 from agents.exchange.funding import FundingClock, MarkPrice
 from agents.exchange.liquidation import LiquidationEngine
 from agents.exchange.cascades import (ADL, CAUSES, LIQUIDATION, SHOCK, STOP, TAKEOVER, TRADER,  # noqa: F401
                                       TriggerResolution)
 from agents.exchange.margin import BINANCE_BTCUSDT, TierTable
-from agents.exchange.triggers import LiquidationWatch, StopBook
+from agents.exchange.triggers import StopBook
 
 _FORCED = (LIQUIDATION, TAKEOVER, ADL)  # the liquidated side pays no trading fee
 _FUND_LEVERAGE = 1e12  # the insurance fund posts no initial margin
@@ -88,11 +88,13 @@ class OrderBookAgent(TriggerResolution, mesa.Agent):
         self.assets = list(assets)
         self.rules = rules
         self.symbols = [a.symbol for a in assets]
-        book = book_class()
+        self.kernels = kernel_kind()  # "native" or "python": compiled kernels or their pure-Python originals
+        book = book_class(self.kernels)
         self.books = [book(a.tick_size, a.lot_size, a.symbol) for a in assets]
         self.tiers = [a.tiers for a in assets]
         self.fund = n_traders
-        self.ledger = Ledger(n_traders + 1, np.array([a.lot_size for a in assets]))
+        self.ledger = Ledger(n_traders + 1, np.array([a.lot_size for a in assets]),
+                             kernel=LedgerKernel if self.kernels == "native" else None)
         self.ledger.leverage[self.fund, :] = _FUND_LEVERAGE
         self.maker_fee, self.taker_fee = rules.maker_fee, rules.taker_fee
         self.fees_collected = 0.0
@@ -105,7 +107,7 @@ class OrderBookAgent(TriggerResolution, mesa.Agent):
                                     rules.funding_cap)
         self.funding_net: list[tuple[float, float]] = []  # (net, gross) payments per funding time and asset
         self.stops = [StopBook() for _ in assets]
-        self.watch = [LiquidationWatch(n_traders + 1) for _ in assets]
+        self.watch = [watch_class(self.kernels)(n_traders + 1) for _ in assets]
         self.liquidations = LiquidationEngine(self, rules.liquidation_fee)
         self.orders_received = 0
         self.cancels_received = 0

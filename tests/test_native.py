@@ -1,8 +1,9 @@
-"""The compiled and the pure-Python order books are interchangeable: same run, bit for bit.
+"""The compiled and the pure-Python kernels are interchangeable: same run, bit for bit.
 
 `tests/test_book.py` drives each book against the reference book operation by
-operation; here a whole scaled event run (stops, liquidations, ADL, funding) is
-run on each and every table must be identical.
+operation and `tests/test_ledger.py` the ledger kernel against the ledger's
+methods; here a whole scaled event run (stops, liquidations, ADL, funding) is
+run on each set of kernels and every table must be identical.
 """
 
 from __future__ import annotations
@@ -13,25 +14,26 @@ import pandas as pd
 import pytest
 
 from agents.exchange.book import LimitOrderBook
-from agents.exchange.book_choice import ENV_VAR, NativeLimitOrderBook, book_class, book_kind
+from agents.exchange.native import BUILT, ENV_VAR, MODULES, NativeLimitOrderBook, book_class, kernel_kind
 from experiments.run import run_scenario
 from tests.test_event import scaled
 
-needs_native = pytest.mark.skipif(NativeLimitOrderBook is None, reason="compiled book not built")
+needs_native = pytest.mark.skipif(not BUILT, reason="compiled kernels not built")
 
 
 @pytest.mark.skipif(os.environ.get("CI") != "true", reason="only CI promises a C++ compiler")
-def test_ci_install_built_the_compiled_book() -> None:
-    assert NativeLimitOrderBook is not None, "pip install -e . did not compile agents/exchange/book_native.pyx"
+def test_ci_install_built_the_compiled_kernels() -> None:
+    assert BUILT, f"pip install -e . did not compile every one of agents/exchange/{{{', '.join(MODULES)}}}.pyx"
 
 
-def test_book_class_follows_the_environment(monkeypatch) -> None:
+def test_kernels_follow_the_environment(monkeypatch) -> None:
     monkeypatch.setenv(ENV_VAR, "python")
-    assert book_class() is LimitOrderBook and book_kind(book_class()) == "python"
+    assert book_class() is LimitOrderBook and kernel_kind() == "python"
     monkeypatch.setenv(ENV_VAR, "auto")
     assert book_class() is (NativeLimitOrderBook or LimitOrderBook)
+    assert kernel_kind() == ("native" if BUILT else "python")
     monkeypatch.setenv(ENV_VAR, "fast")
-    with pytest.raises(ValueError, match="SQUEEZE_BOOK='fast': expected one of auto, native, python"):
+    with pytest.raises(ValueError, match="SQUEEZE_NATIVE='fast': expected one of auto, native, python"):
         book_class()
 
 
@@ -47,12 +49,12 @@ def test_resting_ids_view_is_live() -> None:
 
 
 @needs_native
-def test_scaled_event_is_identical_on_both_books(monkeypatch) -> None:
+def test_scaled_event_is_identical_on_both_kernels(monkeypatch) -> None:
     runs = {}
     for kind in ("python", "native"):
         monkeypatch.setenv(ENV_VAR, kind)
         runs[kind] = run_scenario(scaled(), seed=5, audit=True)
-        assert runs[kind].summary["order_book"] == kind
+        assert runs[kind].summary["kernels"] == kind
     py, nat = runs["python"], runs["native"]
     assert nat.summary["liquidation_count"] > 0 and nat.summary["stops_fired"] > 0
     for table in ("series", "trades", "accounts", "liquidations"):

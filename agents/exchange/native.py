@@ -1,0 +1,80 @@
+"""Which kernels a venue uses: the compiled ones when they were built, else the pure-Python ones.
+
+The compiled kernels are Cython modules beside their pure-Python originals:
+
+* ``book_native``: `NativeLimitOrderBook`, the order book (`agents.exchange.book`);
+* ``accounts_native``: `LedgerKernel`, the ledger's per-fill arithmetic (`agents.exchange.accounts`);
+* ``triggers_native``: `NativeLiquidationWatch`, the liquidation watch (`agents.exchange.triggers`).
+
+Each gives the same results as its original for the same calls (differential
+tests drive them side by side, and a whole scaled event is run on each), so
+the choice changes speed only. ``SQUEEZE_NATIVE`` picks it for all of them at
+once: ``auto`` (the default: compiled if every kernel is importable and up to
+date), ``native`` (compiled, or an error) or ``python``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import warnings
+from pathlib import Path
+from types import ModuleType
+
+from agents.exchange.book import LimitOrderBook
+from agents.exchange.triggers import LiquidationWatch
+
+ENV_VAR = "SQUEEZE_NATIVE"
+KINDS = ("auto", "native", "python")
+MODULES = ("book_native", "accounts_native", "triggers_native")
+
+
+def _stale(module: ModuleType, name: str) -> bool:
+    """Whether a compiled module is older than its source (edited since `pip install -e .`)."""
+    source = Path(module.__file__).with_name(f"{name}.pyx")
+    return source.exists() and source.stat().st_mtime > Path(module.__file__).stat().st_mtime
+
+
+def _load(name: str) -> ModuleType | None:
+    """The compiled module ``name``, or None when it is not built or is stale (with a warning)."""
+    full = f"agents.exchange.{name}"
+    try:
+        module = importlib.import_module(full)
+    except ModuleNotFoundError as exc:  # not compiled: no C++ compiler at install time
+        if exc.name != full:
+            raise
+        return None
+    if _stale(module, name):
+        warnings.warn(f"agents/exchange/{name}.pyx is newer than its compiled module; the pure-Python kernels "
+                      "will be used until you rebuild it with: pip install -e .", RuntimeWarning, stacklevel=3)
+        return None
+    return module
+
+
+_compiled = {name: _load(name) for name in MODULES}
+BUILT = all(m is not None for m in _compiled.values())
+NativeLimitOrderBook = _compiled["book_native"].NativeLimitOrderBook if BUILT else None
+LedgerKernel = _compiled["accounts_native"].LedgerKernel if BUILT else None
+NativeLiquidationWatch = _compiled["triggers_native"].NativeLiquidationWatch if BUILT else None
+
+
+def kernel_kind(kind: str | None = None) -> str:
+    """``"native"`` or ``"python"``: what ``kind`` (default: ``SQUEEZE_NATIVE``, else ``auto``) resolves to."""
+    kind = kind or os.environ.get(ENV_VAR) or "auto"
+    if kind not in KINDS:
+        raise ValueError(f"{ENV_VAR}={kind!r}: expected one of {', '.join(KINDS)}")
+    if kind == "native" and not BUILT:
+        missing = ", ".join(f"agents.exchange.{n}" for n, m in _compiled.items() if m is None)
+        raise RuntimeError(f"{ENV_VAR}=native, but {missing} is not built or is older than its source; "
+                           "reinstall with a C++ compiler present: pip install -e .")
+    return "native" if kind == "native" or (kind == "auto" and BUILT) else "python"
+
+
+def book_class(kind: str | None = None) -> type:
+    """The order book class for ``kind`` (see `kernel_kind`)."""
+    return NativeLimitOrderBook if kernel_kind(kind) == "native" else LimitOrderBook
+
+
+def watch_class(kind: str | None = None) -> type:
+    """The liquidation watch class for ``kind`` (see `kernel_kind`)."""
+    return NativeLiquidationWatch if kernel_kind(kind) == "native" else LiquidationWatch

@@ -1,0 +1,79 @@
+"""The ledger's compiled kernel against its pure-Python methods: same columns, bit for bit.
+
+`agents.exchange.accounts.Ledger.fill` and `available` are the reference; a
+ledger made with the compiled `LedgerKernel` must leave every column exactly
+equal after any sequence of fills (opens, adds, reductions, flips, closes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agents.exchange.accounts import Ledger
+from agents.exchange.native import LedgerKernel
+
+pytestmark = pytest.mark.skipif(LedgerKernel is None, reason="compiled kernels not built")
+
+COLUMNS = ("wallet", "fees_paid", "position", "entry", "margin", "leverage", "order_margin", "realized")
+N_ACCOUNTS, LOTS = 3, np.array([0.001, 0.01, 0.1])
+
+fill_op = st.tuples(
+    st.integers(0, N_ACCOUNTS - 1),  # account
+    st.integers(0, len(LOTS) - 1),  # asset
+    st.integers(1, 5000).flatmap(lambda q: st.sampled_from([q, -q])),  # signed lots
+    st.floats(1e-3, 1e6, allow_nan=False),  # price
+    st.sampled_from([0.0, 0.013, 7.5, 1234.5678]),  # fee
+)
+
+
+def pair() -> tuple[Ledger, Ledger]:
+    """A pure-Python ledger and a compiled one, with the same wallets and leverages."""
+    ledgers = Ledger(N_ACCOUNTS, LOTS), Ledger(N_ACCOUNTS, LOTS, kernel=LedgerKernel)
+    for led in ledgers:
+        led.wallet[:] = [1e6, 2.5e7, 333.25]
+        led.leverage[:] = [[1.0, 3.0, 125.0], [7.0, 20.0, 50.0], [2.0, 10.0, 100.0]]
+    return ledgers
+
+
+def assert_same(py: Ledger, nat: Ledger) -> None:
+    for name in COLUMNS:
+        np.testing.assert_array_equal(getattr(py, name), getattr(nat, name), err_msg=name, strict=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(fill_op, min_size=1, max_size=60), st.lists(st.floats(0, 1e6), min_size=9, max_size=9))
+def test_kernel_fill_and_available_match_python(ops: list, reserved: list) -> None:
+    py, nat = pair()
+    assert isinstance(nat.fill.__self__, LedgerKernel) and py.fill.__self__ is py
+    for account, asset, lots, price, fee in ops:
+        assert py.fill(account, asset, lots, price, fee) == nat.fill(account, asset, lots, price, fee)
+        assert_same(py, nat)
+    for led in (py, nat):
+        led.order_margin[:] = np.reshape(reserved, (N_ACCOUNTS, len(LOTS)))
+    for account in range(N_ACCOUNTS):
+        assert py.available(account) == nat.available(account)
+
+
+def test_kernel_follows_the_columns_when_the_ledger_grows() -> None:
+    py, nat = pair()
+    for led in (py, nat):
+        first = led.grow(2)
+        led.wallet[first:] = 5e5
+        led.fill(first + 1, 2, -40, 99.5, 0.25)
+        led.fill(first + 1, 2, 90, 101.0, 0.5)
+    assert nat.position[N_ACCOUNTS + 1, 2] == 50
+    assert_same(py, nat)
+
+
+def test_kernel_rejects_accounts_and_assets_out_of_range() -> None:
+    _, nat = pair()
+    with pytest.raises(IndexError):
+        nat.fill(N_ACCOUNTS, 0, 1, 100.0, 0.0)
+    with pytest.raises(IndexError):
+        nat.fill(0, len(LOTS), 1, 100.0, 0.0)
+    with pytest.raises(IndexError):
+        nat.available(-1)
+    assert (nat.position == 0).all() and (nat.wallet == [1e6, 2.5e7, 333.25]).all()
