@@ -1,4 +1,4 @@
-"""Build the optional compiled kernels (`agents.exchange.native`): the order book and the ledger.
+"""Build the optional compiled kernels (`agents.exchange.native`): the book, ledger, watch and order paths.
 
 Everything else is in ``pyproject.toml``. The extension is optional: where it
 cannot be compiled (no C++ compiler, say), the install goes on with a warning
@@ -34,7 +34,7 @@ setup(
         # equal the pure-Python kernels' to the last bit.
         [Extension(f"agents.exchange.{name}", [f"agents/exchange/{name}.pyx"], language="c++",
                    extra_compile_args=["-O2", "-ffp-contract=off"])
-         for name in ("book_native", "accounts_native", "triggers_native")],
+         for name in ("book_native", "accounts_native", "triggers_native", "venue_native")],
     ),
     cmdclass={"build_ext": OptionalBuildExt},
 )

@@ -46,13 +46,14 @@ class Ledger:
         self.order_margin = np.zeros((n, a))
         self.realized = np.zeros((n, a))
         self._kernel_class = kernel
+        self.kernel = None  # the compiled kernel over the current columns, if any
         self._bind_kernel()
 
     def _bind_kernel(self) -> None:
         """Bind the compiled `fill` and `available` (if any) to the current columns."""
         if self._kernel_class is not None:
-            kernel = self._kernel_class(self)
-            self.fill, self.available = kernel.fill, kernel.available
+            self.kernel = self._kernel_class(self)
+            self.fill, self.available = self.kernel.fill, self.kernel.available
 
     def grow(self, n_new: int) -> int:
         """Append ``n_new`` empty accounts and return the first new id."""

@@ -13,16 +13,10 @@ A kernel views the arrays it was made from: the ledger makes a new one
 whenever it reallocates its columns (`Ledger.grow`).
 """
 
-ctypedef long long i64
 
 
 cdef class LedgerKernel:
-    """Compiled `fill` and `available` over one ledger's columns."""
-
-    cdef double[::1] wallet, fees_paid, lot
-    cdef i64[:, ::1] position
-    cdef double[:, ::1] entry, margin, leverage, order_margin, realized
-    cdef Py_ssize_t n_assets
+    """Compiled `fill` and `available` over one ledger's columns (fields in ``accounts_native.pxd``)."""
 
     def __init__(self, ledger) -> None:
         self.wallet, self.fees_paid, self.lot = ledger.wallet, ledger.fees_paid, ledger.lot

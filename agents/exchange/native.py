@@ -4,7 +4,9 @@ The compiled kernels are Cython modules beside their pure-Python originals:
 
 * ``book_native``: `NativeLimitOrderBook`, the order book (`agents.exchange.book`);
 * ``accounts_native``: `LedgerKernel`, the ledger's per-fill arithmetic (`agents.exchange.accounts`);
-* ``triggers_native``: `NativeLiquidationWatch`, the liquidation watch (`agents.exchange.triggers`).
+* ``triggers_native``: `NativeLiquidationWatch`, the liquidation watch (`agents.exchange.triggers`);
+* ``venue_native``: the venue's per-order methods (margin checks, booking, settlement), which a
+  venue on these kernels binds over its own (`agents.exchange.venue.OrderBookAgent`).
 
 Each gives the same results as its original for the same calls (differential
 tests drive them side by side, and a whole scaled event is run on each), so
@@ -26,7 +28,7 @@ from agents.exchange.triggers import LiquidationWatch
 
 ENV_VAR = "SQUEEZE_NATIVE"
 KINDS = ("auto", "native", "python")
-MODULES = ("book_native", "accounts_native", "triggers_native")
+MODULES = ("book_native", "accounts_native", "triggers_native", "venue_native")
 
 
 def _stale(module: ModuleType, name: str) -> bool:
@@ -56,6 +58,7 @@ BUILT = all(m is not None for m in _compiled.values())
 NativeLimitOrderBook = _compiled["book_native"].NativeLimitOrderBook if BUILT else None
 LedgerKernel = _compiled["accounts_native"].LedgerKernel if BUILT else None
 NativeLiquidationWatch = _compiled["triggers_native"].NativeLiquidationWatch if BUILT else None
+venue_methods = _compiled["venue_native"] if BUILT else None  # compiled methods, named in its METHODS
 
 
 def kernel_kind(kind: str | None = None) -> str:

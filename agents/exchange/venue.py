@@ -22,13 +22,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from types import MethodType
 
 import mesa
 import numpy as np
 
 from agents.exchange.accounts import Ledger
 from agents.exchange.book import BUY, SELL, Match, OrderError
-from agents.exchange.native import LedgerKernel, book_class, kernel_kind, watch_class
+from agents.exchange.native import LedgerKernel, book_class, kernel_kind, venue_methods, watch_class
 from agents.exchange.funding import FundingClock, MarkPrice
 from agents.exchange.liquidation import LiquidationEngine
 from agents.exchange.cascades import (ADL, CAUSES, LIQUIDATION, SHOCK, STOP, TAKEOVER, TRADER,  # noqa: F401
@@ -119,6 +120,9 @@ class OrderBookAgent(TriggerResolution, mesa.Agent):
         self._by_account: list[dict[int, set[int]]] = [{} for _ in assets]  # account -> resting order ids
         self._reduce_only: list[dict[int, set[int]]] = [{} for _ in assets]  # account -> reduce-only order ids
         self._resolving = False
+        if self.kernels == "native":  # the compiled per-order methods replace the ones below, which stay the reference
+            for name in venue_methods.METHODS:
+                setattr(self, name, MethodType(getattr(venue_methods, name), self))
         if rules.insurance_fund:
             self.deposit(self.fund, rules.insurance_fund)
 
@@ -274,27 +278,10 @@ class OrderBookAgent(TriggerResolution, mesa.Agent):
     def post_quotes(self, account: int, asset: int, quotes: list[tuple[int, int, int]]) -> list[int | None]:
         """Place post-only limit orders ``(side, tick, lots)``, in order; the resting id of each, or None.
 
-        The same as one `limit(..., tif="POST")` per quote, without the per-call
-        work a post-only order never needs (it never fills, so there is nothing
-        to settle or resolve): a market maker's ladder in one call.
+        One `limit(..., tif="POST")` per quote: a market maker's ladder in one
+        call, which the compiled kernels (`agents.exchange.venue_native`) do in C.
         """
-        book = self.books[asset]
-        reserve, submit, register = self._reserve, book.submit_limit, self._register
-        ids: list[int | None] = []
-        for side, tick, lots in quotes:
-            self.orders_received += 1
-            per_lot = reserve(account, asset, side, lots, tick)
-            if per_lot is None:
-                ids.append(None)
-                continue
-            book.cause = TRADER
-            m = submit(account, side, tick, lots, "POST")
-            if m.rejected:
-                self.rejections["post_only_would_cross"] += 1
-            else:
-                register(asset, account, m.order_id, per_lot, lots, False)
-            ids.append(m.order_id)
-        return ids
+        return [self.limit(account, asset, side, tick, lots, tif="POST") for side, tick, lots in quotes]
 
     def _register(self, asset: int, account: int, order_id: int, per_lot: float, lots: int, reduce_only: bool) -> None:
         """Book a resting order to its account and reserve its collateral."""

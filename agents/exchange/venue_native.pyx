@@ -1,0 +1,226 @@
+# distutils: language = c++
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+# cython: annotation_typing=False, cdivision=False
+"""The venue's per-order paths compiled.
+
+Compiled versions of the hottest methods of
+`agents.exchange.venue.OrderBookAgent`, which a venue on the compiled
+kernels binds over its own (the names are in ``METHODS``): the margin check of an order
+(``_reserve``), booking and releasing resting orders (``_register``,
+``_release``), a market maker's ladder (``post_quotes``) and its cancellation
+(``cancel_many``, ``cancel``), the settlement of fills (``_settle``) and the
+liquidation-watch upkeep after a position changes (``_after_position_change``,
+with the liquidation price of `agents.exchange.margin.liquidation_price_one`).
+
+They work on the venue's own state (its dicts of resting orders, its ledger
+through the compiled `LedgerKernel`, its books and watches), so everything
+else in the venue is unchanged, and they do the same double-precision
+operations in the same order as the Python methods, which stay the reference:
+a venue with them gives bit-identical results (tests/test_native.py).
+"""
+
+from libc.math cimport NAN, isnan
+
+from agents.exchange.accounts_native cimport LedgerKernel
+
+from agents.exchange.cascades import ADL, LIQUIDATION, TAKEOVER, TRADER
+
+ctypedef long long i64
+
+cdef int _TRADER = TRADER
+cdef tuple _FORCED = (LIQUIDATION, TAKEOVER, ADL)  # the liquidated side pays no trading fee
+
+METHODS = ("_reserve", "_register", "_release", "_after_position_change", "post_quotes", "cancel", "cancel_many",
+           "_settle")
+
+
+cdef double _liquidation_price(double position, double entry, double wallet, object table) except? -2.0:
+    """`agents.exchange.margin.liquidation_price_one`, compiled (NaN for a flat position)."""
+    if position == 0.0:
+        return NAN
+    cdef double qabs = position if position > 0 else -position
+    cdef double s = 1.0 if position > 0 else -1.0
+    cdef double cap, mm_at_cap, mmr, cum, lp
+    cdef Py_ssize_t n = 0
+    for cap, mm_at_cap in table._edges:
+        if s * (wallet + position * (cap / qabs - entry) - mm_at_cap) >= 0:
+            break  # s*f is increasing and the edges ascend: no later edge lies below P*
+        n += 1
+    row = table.rows[n]
+    mmr, cum = row[1], row[3]
+    lp = (wallet + cum - position * entry) / (qabs * mmr - position)
+    return lp if lp > 0.0 else 0.0
+
+
+cdef double _c_reserve(object v, LedgerKernel k, i64 account, Py_ssize_t asset, int side, i64 lots, i64 tick) except? -2.0:
+    """`OrderBookAgent._reserve`; NaN where it returns None."""
+    cdef i64 pos = k.position[account, asset]
+    cdef i64 apos = pos if pos >= 0 else -pos
+    cdef i64 opening = lots if pos * side >= 0 else lots - apos  # lots that open or add exposure
+    if opening <= 0:
+        return 0.0
+    cdef double price = <double>tick * <double>v.books[asset].tick_size
+    cdef double lev = k.leverage[account, asset], lot = k.lot[asset]
+    cdef double notional, per_lot
+    if account != v.fund:
+        notional = <double>(apos + opening) * lot * price
+        if lev > <double>v.tiers[asset].tier_of(notional)[2] + 1e-12:
+            v.rejections["leverage_above_tier_max"] += 1
+            return NAN
+    per_lot = lot * price * (1.0 / lev + <double>v.taker_fee)
+    if per_lot * <double>opening > k.available(account) + 1e-9:
+        v.rejections["insufficient_margin"] += 1
+        return NAN
+    return per_lot * <double>opening / <double>lots
+
+
+cdef int _c_register(object v, LedgerKernel k, Py_ssize_t asset, i64 account, object order_id, double per_lot,
+                   i64 lots, bint reduce_only) except -1:
+    """`OrderBookAgent._register`."""
+    (<dict>v._order_owner[asset])[order_id] = (account, per_lot, reduce_only)
+    cdef dict by_account = v._by_account[asset]
+    mine = by_account.get(account)
+    if mine is None:
+        mine = by_account[account] = set()
+    (<set>mine).add(order_id)
+    if reduce_only:
+        (<dict>v._reduce_only[asset]).setdefault(account, set()).add(order_id)
+    k.order_margin[account, asset] += per_lot * <double>lots
+    return 0
+
+
+cdef int _c_release(object v, LedgerKernel k, Py_ssize_t asset, object order_id, i64 lots, bint gone) except -1:
+    """`OrderBookAgent._release`."""
+    cdef dict owner = v._order_owner[asset]
+    entry = owner[order_id]
+    cdef i64 account = entry[0]
+    cdef double per_lot = entry[1], left
+    if per_lot:
+        left = k.order_margin[account, asset] - per_lot * <double>lots
+        k.order_margin[account, asset] = left if left > 0.0 else 0.0
+    if gone:
+        del owner[order_id]
+        (<set>(<dict>v._by_account[asset])[account]).discard(order_id)
+        if entry[2]:
+            mine = (<dict>v._reduce_only[asset]).get(account)
+            if mine is not None:
+                (<set>mine).discard(order_id)
+    return 0
+
+
+cdef int _c_after_position_change(object v, LedgerKernel k, i64 account, Py_ssize_t asset) except -1:
+    """`TriggerResolution._after_position_change`."""
+    cdef i64 pos = k.position[account, asset]
+    if pos == 0:  # reduce-only orders of a flat position must not open a new one
+        for oid in (<dict>v._reduce_only[asset]).pop(account, ()):
+            v.cancel(asset, oid)
+    if account == v.fund:
+        return 0
+    cdef double lp = _liquidation_price(<double>pos * k.lot[asset], k.entry[account, asset], k.margin[account, asset],
+                                        v.tiers[asset])
+    v.watch[asset].watch(account, pos, lp)
+    return 0
+
+
+cdef inline LedgerKernel _kernel(object v):
+    return <LedgerKernel?>v.ledger.kernel
+
+
+# The methods, with the venue as ``self``.
+
+def _reserve(self, account, asset, side, lots, tick):
+    """Collateral per lot to reserve for an order, or None (with a recorded reason)."""
+    cdef double r = _c_reserve(self, _kernel(self), account, asset, side, lots, tick)
+    return None if isnan(r) else r
+
+
+def _register(self, asset, account, order_id, per_lot, lots, reduce_only):
+    """Book a resting order to its account and reserve its collateral."""
+    _c_register(self, _kernel(self), asset, account, order_id, per_lot, lots, reduce_only)
+
+
+def _release(self, asset, order_id, lots, gone):
+    _c_release(self, _kernel(self), asset, order_id, lots, gone)
+
+
+def _after_position_change(self, account, asset):
+    _c_after_position_change(self, _kernel(self), account, asset)
+
+
+def post_quotes(self, account, asset, quotes):
+    """Place post-only limit orders ``(side, tick, lots)``, in order; the resting id of each, or None."""
+    cdef LedgerKernel k = _kernel(self)
+    cdef Py_ssize_t a = asset
+    cdef i64 acct = account, lots
+    cdef int side
+    cdef double per_lot
+    book = self.books[a]
+    submit = book.submit_limit
+    cdef list ids = []
+    cdef i64 received = 0
+    for side, tick, lots in quotes:
+        received += 1
+        per_lot = _c_reserve(self, k, acct, a, side, lots, tick)
+        if isnan(per_lot):
+            ids.append(None)
+            continue
+        book.cause = _TRADER
+        m = submit(account, side, tick, lots, "POST")
+        if m.rejected:
+            self.rejections["post_only_would_cross"] += 1
+        else:
+            _c_register(self, k, a, acct, m.order_id, per_lot, lots, False)
+        ids.append(m.order_id)
+    self.orders_received += received
+    return ids
+
+
+def cancel(self, asset, order_id):
+    """Cancel a resting order; returns its remaining lots, or 0 if it is already gone."""
+    self.cancels_received += 1
+    book = self.books[asset]
+    if order_id not in book.resting_ids:
+        return 0
+    lots = book.cancel(order_id)
+    _c_release(self, _kernel(self), asset, order_id, lots, True)
+    return lots
+
+
+def cancel_many(self, asset, order_ids):
+    """Cancel several resting orders (each as `cancel`; ids already gone are skipped)."""
+    cdef LedgerKernel k = _kernel(self)
+    cdef Py_ssize_t a = asset
+    book = self.books[a]
+    resting, cancel = book.resting_ids, book.cancel
+    self.cancels_received += len(order_ids)
+    for order_id in order_ids:
+        if order_id in resting:
+            _c_release(self, k, a, order_id, cancel(order_id), True)
+
+
+def _settle(self, asset, taker, side, m, cause):
+    cdef LedgerKernel k = _kernel(self)
+    cdef Py_ssize_t a = asset
+    cdef i64 tk = taker, sd = side, lots, tick, maker
+    for oid, _maker, _tick, lots in m.cancelled:
+        _c_release(self, k, a, oid, lots, True)
+    fills = m.fills
+    if not fills:
+        return
+    book = self.books[a]
+    cdef double lot = k.lot[a], tick_size = book.tick_size, price, notional, maker_fee, taker_fee
+    cdef double maker_rate = self.maker_fee
+    cdef double taker_rate = 0.0 if cause in _FORCED else self.taker_fee
+    resting = book.resting_ids
+    for oid, maker, tick, lots in fills:
+        price = <double>tick * tick_size
+        notional = <double>lots * lot * price
+        _c_release(self, k, a, oid, lots, oid not in resting)
+        maker_fee = notional * maker_rate
+        taker_fee = notional * taker_rate
+        k.fill(maker, a, -sd * lots, price, maker_fee)
+        k.fill(tk, a, sd * lots, price, taker_fee)
+        self.fees_collected += maker_fee + taker_fee
+        _c_after_position_change(self, k, maker, a)
+    _c_after_position_change(self, k, tk, a)
+    self.last_tick[a] = fills[len(fills) - 1][2]  # (no negative indices: wraparound is off)

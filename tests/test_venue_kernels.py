@@ -1,0 +1,159 @@
+"""A venue on the compiled kernels against one on the pure-Python kernels, operation by operation.
+
+A hypothesis state machine sends both venues the same random orders, ladders,
+cancels, stops and leverage changes on a small, thin, leveraged market (the
+mark follows the last trade, so stops, liquidations, fund takeovers and ADL
+happen), and after every operation everything observable must be identical:
+return values, every ledger column to the last bit, the books, the tapes,
+the resting-order registry, the counters, the fees and the invariants.
+"""
+
+from __future__ import annotations
+
+import os
+from unittest import mock
+
+import mesa
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from agents.exchange.audit import venue_violations
+from agents.exchange.book import BUY, SELL
+from agents.exchange.native import BUILT, ENV_VAR
+from agents.exchange.venue import AssetRules, OrderBookAgent, VenueRules
+
+N_TRADERS = 6
+MAKER = 0
+ACCOUNTS = st.integers(0, N_TRADERS - 1)
+SIDES = st.sampled_from([BUY, SELL])
+OFFSETS = st.integers(-20, 20)  # ticks from the last price: the books stay near the action
+LOTS = st.integers(1, 60)
+REDUCE_ONLY = st.sampled_from([False, False, False, True])
+COLUMNS = ("wallet", "fees_paid", "position", "entry", "margin", "leverage", "order_margin", "realized")
+
+
+class StubModel(mesa.Model):
+    """Just what the venue reads from a model: dt and the spot index."""
+
+    def __init__(self) -> None:
+        super().__init__(rng=0)
+        self.dt = 1.0
+        self.fundamental = np.array([100.0, 50.0])
+
+
+def make_venue(kind: str) -> OrderBookAgent:
+    with mock.patch.dict(os.environ, {ENV_VAR: kind}):
+        venue = OrderBookAgent(StubModel(), [AssetRules("BTC", 0.1, 1.0, 100.0), AssetRules("ALT", 0.05, 2.0, 50.0)],
+                               N_TRADERS, VenueRules(insurance_fund=2_000.0, mark_method="last", market_band=0.05))
+    assert venue.kernels == kind
+    venue.deposit(MAKER, 5e7)
+    for acct, cash in zip(range(1, N_TRADERS), (900.0, 2_500.0, 7_000.0, 30_000.0, 150_000.0)):
+        venue.deposit(acct, cash)
+        for asset in (0, 1):
+            venue.set_leverage(acct, asset, (20.0, 50.0, 10.0, 5.0, 2.0)[acct - 1])
+    return venue
+
+
+def state(venue: OrderBookAgent) -> tuple:
+    """Everything observable about a venue, for comparing two."""
+    books = tuple((b.resting(BUY), b.resting(SELL), b.n_fills, tuple(b.tape_tick), tuple(b.tape_qty),
+                   tuple(b.tape_cause), tuple(b.tape_maker), tuple(b.tape_taker)) for b in venue.books)
+    registry = tuple((dict(o), {a: sorted(s) for a, s in by.items()}, {a: sorted(s) for a, s in ro.items()})
+                     for o, by, ro in zip(venue._order_owner, venue._by_account, venue._reduce_only))
+    return (books, registry, dict(venue.rejections), venue.orders_received, venue.cancels_received,
+            venue.fees_collected, venue.last_tick, venue.liq_usd.tolist(), venue.stops_fired.tolist(),
+            {k: list(v) for k, v in venue.transfers.items()}, venue.mark.value.tolist())
+
+
+@pytest.mark.skipif(not BUILT, reason="compiled kernels not built")
+class VenueKernelsAgree(RuleBasedStateMachine):
+    """Both venues get the same operations; they must stay identical."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.py, self.nat = make_venue("python"), make_venue("native")
+        self.ids: list[tuple[int, int]] = []  # (asset, order id) of every order that rested
+        self.now = 0.0
+        # A thin ladder on both books, and leveraged positions on both sides for the moves to liquidate.
+        for asset in (0, 1):
+            self.ladder(asset, 0, 2, 30, 6)
+            for account, side in ((1, SELL), (2, BUY), (3, SELL), (4, BUY)):
+                self._both("market", account, asset, side, 12)
+
+    def _both(self, op: str, *args, **kwargs):
+        out = [getattr(v, op)(*args, **kwargs) for v in (self.py, self.nat)]
+        assert out[0] == out[1], (op, args, kwargs, out)
+        return out[0]
+
+    @rule(account=ACCOUNTS, asset=st.integers(0, 1), side=SIDES, offset=OFFSETS, lots=LOTS,
+          tif=st.sampled_from(["GTC", "GTC", "IOC", "POST"]), reduce_only=REDUCE_ONLY)
+    def limit(self, account, asset, side, offset, lots, tif, reduce_only):
+        tick = self.py.last_tick[asset] + offset
+        oid = self._both("limit", account, asset, side, tick, lots, tif=tif, reduce_only=reduce_only)
+        if oid is not None:
+            self.ids.append((asset, oid))
+
+    @rule(account=ACCOUNTS, asset=st.integers(0, 1), side=SIDES, lots=LOTS, reduce_only=REDUCE_ONLY)
+    def market(self, account, asset, side, lots, reduce_only):
+        self._both("market", account, asset, side, lots, reduce_only=reduce_only)
+
+    @rule(asset=st.integers(0, 1), offset=st.integers(-3, 3), spacing=st.integers(1, 4), lots=st.integers(1, 400),
+          levels=st.integers(1, 6))
+    def ladder(self, asset, offset, spacing, lots, levels):
+        centre = self.py.last_tick[asset] + offset
+        quotes = [(side, centre - side * (1 + k * spacing), lots * (k + 1)) for k in range(levels) for side in (BUY, SELL)]
+        ids = self._both("post_quotes", MAKER, asset, quotes)
+        self.ids.extend((asset, oid) for oid in ids if oid is not None)
+
+    @rule(i=st.integers(0, 10_000), n=st.integers(1, 8))
+    def cancel_many(self, i, n):
+        if not self.ids:
+            return
+        asset = self.ids[i % len(self.ids)][0]
+        picks = [oid for a, oid in self.ids[i % len(self.ids):][:n] if a == asset] + [987_654]
+        self._both("cancel_many", asset, picks)
+
+    @rule(i=st.integers(0, 10_000))
+    def cancel(self, i):
+        if self.ids:
+            self._both("cancel", *self.ids[i % len(self.ids)])
+
+    @rule(asset=st.integers(0, 1), side=SIDES, lots=st.integers(50, 400))
+    def sweep(self, asset, side, lots):
+        self._both("market", N_TRADERS - 1, asset, side, lots)
+
+    @rule(account=st.integers(1, N_TRADERS - 1), asset=st.integers(0, 1), side=SIDES, offset=st.integers(-15, 15),
+          lots=LOTS)
+    def stop(self, account, asset, side, offset, lots):
+        trigger = self.py.last_price(asset) + offset * self.py.books[asset].tick_size
+        self._both("stop", account, asset, side, trigger, lots)
+
+    @rule(jump=st.floats(-0.03, 0.03))
+    def step(self, jump):
+        self.now += 1.0
+        index = np.array([100.0, 50.0]) * (1.0 + jump)
+        for v in (self.py, self.nat):
+            v.begin_step(self.now, index)
+            v.end_step()
+
+    @invariant()
+    def identical(self) -> None:
+        for name in COLUMNS:
+            np.testing.assert_array_equal(getattr(self.py.ledger, name), getattr(self.nat.ledger, name), err_msg=name,
+                                          strict=True)
+        assert state(self.py) == state(self.nat)
+        for a in (0, 1):
+            for price in (0.0, 80.0, 100.0, 120.0, 1e9):
+                assert self.py.watch[a].next_due(price) == self.nat.watch[a].next_due(price)
+
+    @invariant()
+    def invariants_hold(self) -> None:
+        assert venue_violations(self.nat) == []
+
+
+VenueKernelsAgree.TestCase.settings = settings(max_examples=100, stateful_step_count=50, deadline=None,
+                                               suppress_health_check=[HealthCheck.too_slow])
+TestVenueKernelsAgree = VenueKernelsAgree.TestCase
