@@ -173,6 +173,10 @@ class MarketMaker(Trader):
         """Put back the filled levels of the current ladder, at their distances from the centre ``mid``."""
         venue = self.model.venue
         self.refilled_at[asset] = self.model.now
+        # A maker's resting orders are all levels of its ladder (it places no others), and the
+        # ladder's ids are distinct: when as many rest as it has levels, none was filled.
+        if venue.resting_count(self.account, asset) == len(self.quotes[asset]):
+            return
         book = venue.books[asset]
         best_bid = best_ask = inventory = None
         resting = book.resting_ids

@@ -204,4 +204,4 @@ def test_post_quotes_and_cancel_many_do_what_one_call_per_order_does():
         one.cancel(0, oid)
     batch.cancel_many(0, gone)
     assert venue_state(one) == venue_state(batch)
-    assert batch.open_orders(MM, 0) == [ids_one[3]]
+    assert batch.open_orders(MM, 0) == [ids_one[3]] and batch.resting_count(MM, 0) == 1 == one.resting_count(MM, 0)

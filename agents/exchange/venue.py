@@ -378,6 +378,10 @@ class OrderBookAgent(TriggerResolution, mesa.Agent):
         """Ids of an account's resting orders on one asset."""
         return sorted(self._by_account[asset].get(account, ()))
 
+    def resting_count(self, account: int, asset: int) -> int:
+        """How many resting orders an account has on one asset."""
+        return len(self._by_account[asset].get(account, ()))
+
     # ----------------------------------------------------------- settlement
     def _release(self, asset: int, order_id: int, lots: int, gone: bool) -> None:
         owner = self._order_owner[asset]
