@@ -1,4 +1,4 @@
-"""Build the optional compiled kernels (`agents.exchange.native`): the book, ledger, watch and order paths.
+"""Build the optional compiled kernels listed in `agents.exchange.native`.
 
 Everything else is in ``pyproject.toml``. The extension is optional: where it
 cannot be compiled (no C++ compiler, say), the install goes on with a warning
@@ -32,9 +32,10 @@ setup(
     ext_modules=cythonize(
         # No floating-point contraction: a fused multiply-add rounds once, and results must
         # equal the pure-Python kernels' to the last bit.
-        [Extension(f"agents.exchange.{name}", [f"agents/exchange/{name}.pyx"], language="c++",
-                   extra_compile_args=["-O2", "-ffp-contract=off"])
-         for name in ("book_native", "accounts_native", "triggers_native", "venue_native")],
+        # The same list as agents.exchange.native.MODULES.
+        [Extension(name, [name.replace(".", "/") + ".pyx"], language="c++", extra_compile_args=["-O2", "-ffp-contract=off"])
+         for name in ("agents.exchange.book_native", "agents.exchange.accounts_native",
+                      "agents.exchange.triggers_native", "agents.exchange.venue_native", "agents.ladder_native")],
     ),
     cmdclass={"build_ext": OptionalBuildExt},
 )

@@ -47,9 +47,42 @@ from __future__ import annotations
 import mesa
 
 from agents.exchange.book import BUY, SELL
+from agents.exchange.native import ladder_native
 from agents.traders import Trader, recent_volatility
 
 _MAX_STRESS = 3.0  # makers thin out at most threefold: they still quote, as real ones mostly do
+
+
+def build_ladder(mid: float, skew: float, stress: float, size: float, first_bps: float, spacing_bps: float,
+                 size_growth: float, levels: int, tick: float, lot: float, best_bid: int | None,
+                 best_ask: int | None, inventory: float, max_inventory: float) -> tuple[list, list]:
+    """A maker's ladder: ``(side, tick, lots)`` per level to post, and each level's distance from ``mid`` in bps.
+
+    Bids first, then asks, each from the touch outward; a side is left out when
+    ``inventory`` (USD, signed) has reached ``max_inventory`` that way. Level k
+    lies ``(first_bps + k * spacing_bps) * stress`` from ``mid`` (plus ``skew``)
+    and is worth ``size * size_growth ** k`` USD (at least one lot). No level
+    crosses the other side's best price, since post-only orders would be
+    rejected. `agents.ladder_native.build_ladder` is the same function compiled.
+    """
+    ladder: list[tuple[int, int, int]] = []  # (side, tick, lots) to post
+    offsets: list[float] = []  # each level's distance from the centre, bps
+    for side in (BUY, SELL):
+        if side * inventory >= max_inventory:
+            continue
+        level_size = size
+        for k in range(levels):
+            dist_bps = (first_bps + k * spacing_bps) * stress
+            price = mid * (1.0 + (skew - side * dist_bps) * 1e-4)
+            t = int(price / tick) if side == BUY else -int(-price // tick)
+            if side == BUY and best_ask is not None:
+                t = min(t, best_ask - 1)
+            elif side == SELL and best_bid is not None:
+                t = max(t, best_bid + 1)
+            ladder.append((side, max(t, 1), max(1, int(level_size / (price * lot)))))
+            offsets.append(skew - side * dist_bps)
+            level_size *= size_growth
+    return ladder, offsets
 
 
 class MarketMaker(Trader):
@@ -145,26 +178,10 @@ class MarketMaker(Trader):
         inventory = self.position_usd(asset)
         skew = -self.skew_bps * max(-1.0, min(1.0, inventory / self.max_inventory_usd))
         book = venue.books[asset]
-        lot, tick = venue.ledger.lot[asset], book.tick_size
-        best_bid, best_ask = book.best_bid(), book.best_ask()
-        ladder: list[tuple[int, int, int]] = []  # (side, tick, lots) to post
-        offsets: list[float] = []  # each level's distance from the centre, bps
-        for side in (BUY, SELL):
-            if side * inventory >= self.max_inventory_usd:
-                continue
-            size = self.size_usd * factor / stress
-            for k in range(self.levels):
-                dist_bps = (self.first_bps + k * self.spacing_bps) * stress
-                price = mid * (1.0 + (skew - side * dist_bps) * 1e-4)
-                t = int(price / tick) if side == BUY else -int(-price // tick)
-                # Never cross the other side's resting quotes: post-only would be rejected.
-                if side == BUY and best_ask is not None:
-                    t = min(t, best_ask - 1)
-                elif side == SELL and best_bid is not None:
-                    t = max(t, best_bid + 1)
-                ladder.append((side, max(t, 1), max(1, int(size / (price * lot)))))
-                offsets.append(skew - side * dist_bps)
-                size *= self.size_growth
+        build = ladder_native.build_ladder if venue.kernels == "native" else build_ladder
+        ladder, offsets = build(mid, skew, stress, self.size_usd * factor / stress, self.first_bps, self.spacing_bps,
+                                self.size_growth, self.levels, book.tick_size, venue.ledger.lot[asset],
+                                book.best_bid(), book.best_ask(), inventory, self.max_inventory_usd)
         ids = venue.post_quotes(self.account, asset, ladder)
         self.quotes[asset] = [[oid, side, offset, lots] for oid, (side, _, lots), offset in zip(ids, ladder, offsets)
                               if oid is not None]

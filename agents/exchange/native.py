@@ -1,12 +1,14 @@
 """Which kernels a venue uses: the compiled ones when they were built, else the pure-Python ones.
 
-The compiled kernels are Cython modules beside their pure-Python originals:
+The compiled kernels are Cython modules beside their pure-Python originals (in
+``agents.exchange`` unless named in full):
 
 * ``book_native``: `NativeLimitOrderBook`, the order book (`agents.exchange.book`);
 * ``accounts_native``: `LedgerKernel`, the ledger's per-fill arithmetic (`agents.exchange.accounts`);
 * ``triggers_native``: `NativeLiquidationWatch`, the liquidation watch (`agents.exchange.triggers`);
 * ``venue_native``: the venue's per-order methods (margin checks, booking, settlement), which a
-  venue on these kernels binds over its own (`agents.exchange.venue.OrderBookAgent`).
+  venue on these kernels binds over its own (`agents.exchange.venue.OrderBookAgent`);
+* ``agents.ladder_native``: a market maker's ladder (`agents.market_maker.build_ladder`).
 
 Each gives the same results as its original for the same calls (differential
 tests drive them side by side, and a whole scaled event is run on each), so
@@ -28,37 +30,38 @@ from agents.exchange.triggers import LiquidationWatch
 
 ENV_VAR = "SQUEEZE_NATIVE"
 KINDS = ("auto", "native", "python")
-MODULES = ("book_native", "accounts_native", "triggers_native", "venue_native")
+MODULES = ("agents.exchange.book_native", "agents.exchange.accounts_native", "agents.exchange.triggers_native",
+           "agents.exchange.venue_native", "agents.ladder_native")  # setup.py builds the same list
 
 
-def _stale(module: ModuleType, name: str) -> bool:
+def _stale(module: ModuleType) -> bool:
     """Whether a compiled module is older than its source (edited since `pip install -e .`)."""
-    source = Path(module.__file__).with_name(f"{name}.pyx")
+    source = Path(module.__file__).with_name(module.__name__.rpartition(".")[2] + ".pyx")
     return source.exists() and source.stat().st_mtime > Path(module.__file__).stat().st_mtime
 
 
 def _load(name: str) -> ModuleType | None:
     """The compiled module ``name``, or None when it is not built or is stale (with a warning)."""
-    full = f"agents.exchange.{name}"
     try:
-        module = importlib.import_module(full)
+        module = importlib.import_module(name)
     except ModuleNotFoundError as exc:  # not compiled: no C++ compiler at install time
-        if exc.name != full:
+        if exc.name != name:
             raise
         return None
-    if _stale(module, name):
-        warnings.warn(f"agents/exchange/{name}.pyx is newer than its compiled module; the pure-Python kernels "
+    if _stale(module):
+        warnings.warn(f"{name.replace('.', '/')}.pyx is newer than its compiled module; the pure-Python kernels "
                       "will be used until you rebuild it with: pip install -e .", RuntimeWarning, stacklevel=3)
         return None
     return module
 
 
-_compiled = {name: _load(name) for name in MODULES}
+_compiled = {name.rpartition(".")[2]: _load(name) for name in MODULES}
 BUILT = all(m is not None for m in _compiled.values())
 NativeLimitOrderBook = _compiled["book_native"].NativeLimitOrderBook if BUILT else None
 LedgerKernel = _compiled["accounts_native"].LedgerKernel if BUILT else None
 NativeLiquidationWatch = _compiled["triggers_native"].NativeLiquidationWatch if BUILT else None
 venue_methods = _compiled["venue_native"] if BUILT else None  # compiled methods, named in its METHODS
+ladder_native = _compiled["ladder_native"] if BUILT else None
 
 
 def kernel_kind(kind: str | None = None) -> str:
@@ -67,7 +70,7 @@ def kernel_kind(kind: str | None = None) -> str:
     if kind not in KINDS:
         raise ValueError(f"{ENV_VAR}={kind!r}: expected one of {', '.join(KINDS)}")
     if kind == "native" and not BUILT:
-        missing = ", ".join(f"agents.exchange.{n}" for n, m in _compiled.items() if m is None)
+        missing = ", ".join(name for name in MODULES if _compiled[name.rpartition(".")[2]] is None)
         raise RuntimeError(f"{ENV_VAR}=native, but {missing} is not built or is older than its source; "
                            "reinstall with a C++ compiler present: pip install -e .")
     return "native" if kind == "native" or (kind == "auto" and BUILT) else "python"
