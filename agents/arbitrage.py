@@ -75,7 +75,7 @@ class BasisTrader(Trader):
     def act(self) -> None:
         venue = self.model.venue
         asset = self.pick_asset()
-        rate = float(venue.funding.predicted()[asset])
+        rate = float(venue.funding.predicted_one(asset))
         target = -self.max_position_usd * max(-1.0, min(1.0, rate / self.full_rate))
         gap = target - self.position_usd(asset)
         if abs(gap) < 0.5 * self.size_usd:

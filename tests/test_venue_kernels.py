@@ -44,10 +44,10 @@ class StubModel(mesa.Model):
         self.fundamental = np.array([100.0, 50.0])
 
 
-def make_venue(kind: str) -> OrderBookAgent:
+def make_venue(kind: str, band: float = 0.05) -> OrderBookAgent:
     with mock.patch.dict(os.environ, {ENV_VAR: kind}):
         venue = OrderBookAgent(StubModel(), [AssetRules("BTC", 0.1, 1.0, 100.0), AssetRules("ALT", 0.05, 2.0, 50.0)],
-                               N_TRADERS, VenueRules(insurance_fund=2_000.0, mark_method="last", market_band=0.05))
+                               N_TRADERS, VenueRules(insurance_fund=2_000.0, mark_method="last", market_band=band))
     assert venue.kernels == kind
     venue.deposit(MAKER, 5e7)
     for acct, cash in zip(range(1, N_TRADERS), (900.0, 2_500.0, 7_000.0, 30_000.0, 150_000.0)):
@@ -72,9 +72,11 @@ def state(venue: OrderBookAgent) -> tuple:
 class VenueKernelsAgree(RuleBasedStateMachine):
     """Both venues get the same operations; they must stay identical."""
 
+    band = 0.05  # market orders' price band: wide enough for sweeps to liquidate
+
     def __init__(self) -> None:
         super().__init__()
-        self.py, self.nat = make_venue("python"), make_venue("native")
+        self.py, self.nat = make_venue("python", self.band), make_venue("native", self.band)
         self.ids: list[tuple[int, int]] = []  # (asset, order id) of every order that rested
         self.now = 0.0
         # A thin ladder on both books, and leveraged positions on both sides for the moves to liquidate.
@@ -157,3 +159,37 @@ class VenueKernelsAgree(RuleBasedStateMachine):
 VenueKernelsAgree.TestCase.settings = settings(max_examples=100, stateful_step_count=50, deadline=None,
                                                suppress_health_check=[HealthCheck.too_slow])
 TestVenueKernelsAgree = VenueKernelsAgree.TestCase
+
+
+class VenueKernelsAgreeNarrowBand(VenueKernelsAgree):
+    """The same, with a band so narrow that market orders often stop at its edge."""
+
+    band = 0.01
+
+
+VenueKernelsAgreeNarrowBand.TestCase.settings = VenueKernelsAgree.TestCase.settings
+TestVenueKernelsAgreeNarrowBand = VenueKernelsAgreeNarrowBand.TestCase
+
+
+@pytest.mark.skipif(not BUILT, reason="compiled kernels not built")
+@pytest.mark.parametrize("call", [
+    ("limit", (1, 0, BUY, 1000, 2.5)), ("limit", (1, 0, 1.0, 1000, 2)), ("limit", (1, 0, BUY, "1000", 2)),
+    ("limit", (1, 0, 0, 1000, 2)), ("market", (1, 0, SELL, 0)), ("market", (1, 0, BUY, 2.0)),
+])
+def test_bad_orders_fail_alike_and_change_nothing(call) -> None:
+    op, args = call
+    venues = make_venue("python"), make_venue("native")
+    for v in venues:
+        v.post_quotes(MAKER, 0, [(BUY, 995, 5), (SELL, 1005, 5)])
+    before = [state(v) for v in venues]
+    outcomes = []
+    for v in venues:
+        try:
+            outcomes.append(("ok", getattr(v, op)(*args)))
+        except Exception as exc:  # noqa: BLE001 - the point is that both fail the same way
+            outcomes.append((type(exc).__name__, str(exc)))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0] in ("OrderError", "TypeError") or outcomes[0] == ("ok", 0), outcomes  # refused, or a no-op
+    after = [state(v) for v in venues]
+    assert after[0] == after[1]
+    assert after[0][0] == before[0][0]  # the books are as they were

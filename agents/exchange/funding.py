@@ -103,9 +103,12 @@ class FundingClock:
         self.samples += 1
 
     def predicted(self) -> np.ndarray:
-        """The rate that would be paid if funding were due now."""
-        p = self.premium_sum / max(self.samples, 1)
-        return np.array([funding_rate(x, self.interest, self.clamp, self.cap) for x in p])
+        """The rate that would be paid if funding were due now, per asset."""
+        return np.array([self.predicted_one(a) for a in range(len(self.premium_sum))])
+
+    def predicted_one(self, asset: int) -> float:
+        """`predicted` for one asset."""
+        return funding_rate(self.premium_sum[asset] / max(self.samples, 1), self.interest, self.clamp, self.cap)
 
     def due(self, now: float) -> np.ndarray | None:
         """The rates to pay if funding is due at ``now`` (and reset), else None."""

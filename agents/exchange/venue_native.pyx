@@ -5,7 +5,9 @@
 
 Compiled versions of the hottest methods of
 `agents.exchange.venue.OrderBookAgent`, which a venue on the compiled
-kernels binds over its own (the names are in ``METHODS``): the margin check of an order
+kernels binds over its own (the names are in ``METHODS``): limit and market
+orders (``limit``, ``market``; numbers that are not plain ints take the Python
+methods, which validate them), the margin check of an order
 (``_reserve``), booking and releasing resting orders (``_register``,
 ``_release``), a market maker's ladder (``post_quotes``) and its cancellation
 (``cancel_many``, ``cancel``), the settlement of fills (``_settle``) and the
@@ -19,7 +21,7 @@ operations in the same order as the Python methods, which stay the reference:
 a venue with them gives bit-identical results (tests/test_native.py).
 """
 
-from libc.math cimport NAN, isnan
+from libc.math cimport NAN, floor, isnan
 
 from agents.exchange.accounts_native cimport LedgerKernel
 
@@ -31,7 +33,7 @@ cdef int _TRADER = TRADER
 cdef tuple _FORCED = (LIQUIDATION, TAKEOVER, ADL)  # the liquidated side pays no trading fee
 
 METHODS = ("_reserve", "_register", "_release", "_after_position_change", "post_quotes", "cancel", "cancel_many",
-           "_settle")
+           "_settle", "limit", "market")
 
 
 cdef double _liquidation_price(double position, double entry, double wallet, object table) except? -2.0:
@@ -126,10 +128,52 @@ cdef inline LedgerKernel _kernel(object v):
     return <LedgerKernel?>v.ledger.kernel
 
 
+cdef int _c_settle(object self, LedgerKernel k, Py_ssize_t a, i64 tk, i64 sd, object m, object cause) except -1:
+    """`OrderBookAgent._settle`."""
+    cdef i64 lots, tick, maker
+    for oid, _maker, _tick, lots in m.cancelled:
+        _c_release(self, k, a, oid, lots, True)
+    fills = m.fills
+    if not fills:
+        return 0
+    book = self.books[a]
+    cdef double lot = k.lot[a], tick_size = book.tick_size, price, notional, maker_fee, taker_fee
+    cdef double maker_rate = self.maker_fee
+    cdef double taker_rate = 0.0 if cause in _FORCED else self.taker_fee
+    resting = book.resting_ids
+    for oid, maker, tick, lots in fills:
+        price = <double>tick * tick_size
+        notional = <double>lots * lot * price
+        _c_release(self, k, a, oid, lots, oid not in resting)
+        maker_fee = notional * maker_rate
+        taker_fee = notional * taker_rate
+        k.fill(maker, a, -sd * lots, price, maker_fee)
+        k.fill(tk, a, sd * lots, price, taker_fee)
+        self.fees_collected += maker_fee + taker_fee
+        _c_after_position_change(self, k, maker, a)
+    _c_after_position_change(self, k, tk, a)
+    self.last_tick[a] = fills[len(fills) - 1][2]  # (no negative indices: wraparound is off)
+    return 0
+
+
+cdef inline i64 _c_reducible(LedgerKernel k, i64 account, Py_ssize_t asset, i64 side, i64 lots):
+    """`OrderBookAgent._reducible`."""
+    cdef i64 pos = k.position[account, asset]
+    cdef i64 apos = pos if pos >= 0 else -pos
+    return (lots if lots < apos else apos) if pos * side < 0 else 0
+
+
+cdef inline bint _plain(object account, object asset, object side, object tick, object lots):
+    """Whether an order's numbers are plain ints (anything else takes the Python method, which validates)."""
+    return type(account) is int and type(asset) is int and type(side) is int and type(tick) is int and type(lots) is int
+
+
 # The methods, with the venue as ``self``.
 
 def _reserve(self, account, asset, side, lots, tick):
     """Collateral per lot to reserve for an order, or None (with a recorded reason)."""
+    if not _plain(account, asset, side, tick, lots):
+        return type(self)._reserve(self, account, asset, side, lots, tick)
     cdef double r = _c_reserve(self, _kernel(self), account, asset, side, lots, tick)
     return None if isnan(r) else r
 
@@ -199,28 +243,72 @@ def cancel_many(self, asset, order_ids):
 
 
 def _settle(self, asset, taker, side, m, cause):
+    _c_settle(self, _kernel(self), asset, taker, side, m, cause)
+
+
+def limit(self, account, asset, side, tick, lots, tif="GTC", reduce_only=False, cause=_TRADER):
+    """Place a limit order; returns the resting order id, or None (filled, IOC, rejected)."""
+    if not _plain(account, asset, side, tick, lots):
+        return type(self).limit(self, account, asset, side, tick, lots, tif, reduce_only, cause)
     cdef LedgerKernel k = _kernel(self)
     cdef Py_ssize_t a = asset
-    cdef i64 tk = taker, sd = side, lots, tick, maker
-    for oid, _maker, _tick, lots in m.cancelled:
-        _c_release(self, k, a, oid, lots, True)
-    fills = m.fills
-    if not fills:
-        return
+    cdef i64 acct = account, q = lots
+    cdef double per_lot
+    self.orders_received += 1
+    if reduce_only:
+        q = _c_reducible(k, acct, a, side, q)
+        if q == 0:
+            self.rejections["reduce_only_nothing_to_reduce"] += 1
+            return None
+    per_lot = _c_reserve(self, k, acct, a, side, q, tick)
+    if isnan(per_lot):
+        return None
     book = self.books[a]
-    cdef double lot = k.lot[a], tick_size = book.tick_size, price, notional, maker_fee, taker_fee
-    cdef double maker_rate = self.maker_fee
-    cdef double taker_rate = 0.0 if cause in _FORCED else self.taker_fee
-    resting = book.resting_ids
-    for oid, maker, tick, lots in fills:
-        price = <double>tick * tick_size
-        notional = <double>lots * lot * price
-        _c_release(self, k, a, oid, lots, oid not in resting)
-        maker_fee = notional * maker_rate
-        taker_fee = notional * taker_rate
-        k.fill(maker, a, -sd * lots, price, maker_fee)
-        k.fill(tk, a, sd * lots, price, taker_fee)
-        self.fees_collected += maker_fee + taker_fee
-        _c_after_position_change(self, k, maker, a)
-    _c_after_position_change(self, k, tk, a)
-    self.last_tick[a] = fills[len(fills) - 1][2]  # (no negative indices: wraparound is off)
+    book.cause = cause
+    m = book.submit_limit(account, side, tick, q, tif)
+    if m.rejected:
+        self.rejections["post_only_would_cross"] += 1
+        return None
+    oid = m.order_id
+    if oid is not None:
+        _c_register(self, k, a, acct, oid, per_lot, q - <i64>m.filled, reduce_only)
+    _c_settle(self, k, a, acct, side, m, cause)
+    if m.fills:
+        self.resolve(asset)
+    return oid
+
+
+def market(self, account, asset, side, lots, cause=_TRADER, reduce_only=False):
+    """Send a market order; returns the lots filled (the rest is cancelled)."""
+    if not _plain(account, asset, side, 0, lots):
+        return type(self).market(self, account, asset, side, lots, cause, reduce_only)
+    cdef LedgerKernel k = _kernel(self)
+    cdef Py_ssize_t a = asset
+    cdef i64 acct = account, q = lots, guard, band_tick
+    cdef int sd = side
+    cdef double edge
+    self.orders_received += 1
+    if reduce_only:
+        q = _c_reducible(k, acct, a, sd, q)
+        if q == 0:
+            return 0
+    book = self.books[a]
+    opp = book.best_ask() if sd == 1 else book.best_bid()
+    if opp is None:
+        self.rejections["no_liquidity"] += 1
+        return 0
+    # A sell fills at the best bid or lower; a buy is checked at a price 1% through the touch.
+    guard = <i64>(<double><i64>opp * 1.01) if sd == 1 else <i64>opp
+    if isnan(_c_reserve(self, k, acct, a, sd, q, guard)):
+        return 0
+    # Price protection: a market order is an IOC limit at the edge of the band around the mark.
+    edge = <double>self.mark.value[a] * (1.0 + sd * <double>self.rules.market_band) / <double>book.tick_size
+    band_tick = <i64>edge if sd == 1 else -<i64>floor(-edge)  # Python's -edge // 1 is floor(-edge), exactly
+    if band_tick < 1:
+        band_tick = 1
+    book.cause = cause
+    m = book.submit_limit(account, side, band_tick, q, "IOC")
+    _c_settle(self, k, a, acct, sd, m, cause)
+    if m.fills:
+        self.resolve(asset)
+    return m.filled
