@@ -68,12 +68,17 @@ def test_kernel_follows_the_columns_when_the_ledger_grows() -> None:
     assert_same(py, nat)
 
 
-def test_kernel_rejects_accounts_and_assets_out_of_range() -> None:
-    _, nat = pair()
-    with pytest.raises(IndexError):
-        nat.fill(N_ACCOUNTS, 0, 1, 100.0, 0.0)
-    with pytest.raises(IndexError):
-        nat.fill(0, len(LOTS), 1, 100.0, 0.0)
-    with pytest.raises(IndexError):
-        nat.available(-1)
-    assert (nat.position == 0).all() and (nat.wallet == [1e6, 2.5e7, 333.25]).all()
+def test_kernel_indexes_accounts_and_assets_as_numpy_does() -> None:
+    py, nat = pair()
+    for led in (py, nat):
+        led.fill(-1, -2, 7, 100.0, 0.5)  # negative indices count from the end
+        led.order_margin[-1, -1] = 12.5
+    assert_same(py, nat)
+    assert nat.position[N_ACCOUNTS - 1, len(LOTS) - 2] == 7 and py.available(-1) == nat.available(-1)
+    for led in (py, nat):
+        for bad in ((N_ACCOUNTS, 0), (0, len(LOTS)), (-N_ACCOUNTS - 1, 0)):
+            with pytest.raises(IndexError):
+                led.fill(*bad, 1, 100.0, 0.0)
+        with pytest.raises(IndexError):
+            led.available(N_ACCOUNTS)
+    assert_same(py, nat)

@@ -80,11 +80,12 @@ def test_liquidation_watch_matches_reference_with_compaction(watch_cls, sequence
             assert fast.next_due(mark) == due
             got = ref.pop(mark, direction)
             assert fast.pop(mark, direction) == got
+        assert fast.live() == sorted((d, p, acct) for acct, (p, _, d) in ref.live.items())
     for direction, mark in ((UP, math.inf), (DOWN, -math.inf)):
         while (got := ref.pop(mark, direction)) is not None:
             assert fast.pop(mark, direction) == got
         assert fast.pop(mark, direction) is None
-    assert fast.sizes == (0, 0)
+    assert fast.sizes == (0, 0) and fast.live() == []
 
 
 @each_watch

@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
-# cython: annotation_typing=False, cdivision=False
+# cython: annotation_typing=False, cdivision=True
 """The ledger's per-fill arithmetic compiled: `LedgerKernel`.
 
 `agents.exchange.accounts.Ledger` keeps its numpy columns; a kernel holds typed
@@ -7,7 +7,10 @@ views of them and does `Ledger.fill` and `Ledger.available` in C, with the
 same double-precision operations in the same order, so every column ends
 bit-identical to the pure-Python methods' (the tests drive both side by side).
 The build disables floating-point contraction (``-ffp-contract=off``), so the
-compiler never fuses a multiply and an add into one rounding.
+compiler never fuses a multiply and an add into one rounding. Division is C's
+(``cdivision``): the only divisor that can be zero is the leverage, a numpy
+float64 in the Python method, which gives inf there as here. Accounts and
+assets index as numpy does: negative ones count from the end.
 
 A kernel views the arrays it was made from: the ledger makes a new one
 whenever it reallocates its columns (`Ledger.grow`).
@@ -26,7 +29,7 @@ cdef class LedgerKernel:
 
     cpdef double fill(self, Py_ssize_t account, Py_ssize_t asset, i64 signed_lots, double price, double fee) except? -1.0:
         """`agents.exchange.accounts.Ledger.fill`, compiled."""
-        self._check(account, asset)
+        self._check(&account, &asset)
         cdef double lot = self.lot[asset]
         cdef i64 pos = self.position[account, asset]
         cdef double entry = self.entry[account, asset]
@@ -62,15 +65,21 @@ cdef class LedgerKernel:
 
     cpdef double available(self, Py_ssize_t account) except? -1.0:
         """`agents.exchange.accounts.Ledger.available`, compiled."""
-        self._check(account, 0)
+        cdef Py_ssize_t asset = 0
+        self._check(&account, &asset)
         cdef double reserved = 0.0
         cdef Py_ssize_t j
         for j in range(self.n_assets):
             reserved += self.order_margin[account, j]
         return self.wallet[account] - reserved
 
-    cdef inline int _check(self, Py_ssize_t account, Py_ssize_t asset) except -1:
-        # Bounds are checked once here rather than on every access (boundscheck is off).
-        if not (0 <= account < self.wallet.shape[0] and 0 <= asset < self.n_assets):
-            raise IndexError(f"account {account} or asset {asset} is out of range")
+    cdef inline int _check(self, Py_ssize_t* account, Py_ssize_t* asset) except -1:
+        """Wrap negative indices as numpy does and check both (bounds checks are off for the accesses)."""
+        cdef Py_ssize_t n = self.wallet.shape[0]
+        if account[0] < 0:
+            account[0] += n
+        if asset[0] < 0:
+            asset[0] += self.n_assets
+        if not (0 <= account[0] < n and 0 <= asset[0] < self.n_assets):
+            raise IndexError(f"account or asset out of range ({n} accounts, {self.n_assets} assets)")
         return 0

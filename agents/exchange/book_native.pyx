@@ -157,7 +157,7 @@ cdef class NativeLimitOrderBook:
         cdef cmap[i64, Level]* lv = self._side(side)
         cdef cmap[i64, Level].iterator it
         cdef i64 total = 0
-        if not lo <= MAX_TICK:  # above every tick, or NaN (which no tick compares >= to)
+        if not (lo <= MAX_TICK and hi == hi):  # above every tick, or a NaN bound (which no tick compares to)
             return 0
         it = lv.begin() if lo <= 0 else lv.lower_bound(<i64>floor(lo))
         while it != lv.end():

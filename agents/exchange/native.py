@@ -34,10 +34,17 @@ MODULES = ("agents.exchange.book_native", "agents.exchange.accounts_native", "ag
            "agents.exchange.venue_native", "agents.ladder_native")  # setup.py builds the same list
 
 
+# Sources a compiled module depends on besides its own .pyx (the declarations it cimports).
+_DEPENDS = {"agents.exchange.venue_native": ("agents/exchange/accounts_native.pxd",)}
+_ROOT = Path(__file__).resolve().parents[2]
+
+
 def _stale(module: ModuleType) -> bool:
-    """Whether a compiled module is older than its source (edited since `pip install -e .`)."""
-    source = Path(module.__file__).with_name(module.__name__.rpartition(".")[2] + ".pyx")
-    return source.exists() and source.stat().st_mtime > Path(module.__file__).stat().st_mtime
+    """Whether a compiled module is older than a source it is built from (edited since `pip install -e .`)."""
+    built = Path(module.__file__).stat().st_mtime
+    sources = [Path(module.__file__).with_name(module.__name__.rpartition(".")[2] + ".pyx")]
+    sources += [_ROOT / path for path in _DEPENDS.get(module.__name__, ())]
+    return any(source.exists() and source.stat().st_mtime > built for source in sources)
 
 
 def _load(name: str) -> ModuleType | None:
@@ -57,6 +64,11 @@ def _load(name: str) -> ModuleType | None:
 
 _compiled = {name.rpartition(".")[2]: _load(name) for name in MODULES}
 BUILT = all(m is not None for m in _compiled.values())
+if not BUILT and any(m is not None for m in _compiled.values()):  # an older build: some kernels, not all
+    warnings.warn("only some compiled kernels are built (missing: "
+                  + ", ".join(n for n in MODULES if _compiled[n.rpartition(".")[2]] is None)
+                  + "); the pure-Python kernels will be used until you rebuild with: pip install -e .",
+                  RuntimeWarning, stacklevel=2)
 NativeLimitOrderBook = _compiled["book_native"].NativeLimitOrderBook if BUILT else None
 LedgerKernel = _compiled["accounts_native"].LedgerKernel if BUILT else None
 NativeLiquidationWatch = _compiled["triggers_native"].NativeLiquidationWatch if BUILT else None

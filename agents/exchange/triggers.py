@@ -169,6 +169,11 @@ class LiquidationWatch(_TwoWay):
         """Entries (live or stale) in the UP and the DOWN heap."""
         return len(self.up), len(self.down)
 
+    def live(self) -> list[tuple[int, float, int]]:
+        """Every live entry as ``(direction, liquidation price, account)``, sorted (for tests and audits)."""
+        return sorted((heap.direction, key if heap.direction == UP else -key, ident)
+                      for heap in (self.up, self.down) for key, _, ident, version in heap._heap if self._live(ident, version))
+
     def _live(self, account: int, version: int) -> bool:
         return self.version[account] == version
 

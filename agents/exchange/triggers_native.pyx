@@ -65,10 +65,25 @@ cdef class NativeLiquidationWatch:
         """Entries (live or stale) in the UP and the DOWN heap."""
         return self._up.size(), self._down.size()
 
+    def live(self) -> list:
+        """Every live entry as ``(direction, liquidation price, account)``, sorted (for tests and audits)."""
+        out = []
+        cdef TriggerEntry e
+        for e in self._up:
+            if self._version[e.ident] == e.version:
+                out.append((UP, e.key, e.ident))
+        for e in self._down:
+            if self._version[e.ident] == e.version:
+                out.append((DOWN, -e.key, e.ident))
+        return sorted(out)
+
     cdef inline i64 _account(self, account) except -1:
-        cdef i64 a = account
-        if not 0 <= a < <i64>self._version.size():
-            raise IndexError(f"account {account} is out of range")
+        """An account's index, negative ones counting from the end (as the Python watch's list does)."""
+        cdef i64 a = account, n = self._version.size()
+        if a < 0:
+            a += n
+        if not 0 <= a < n:
+            raise IndexError("list index out of range")
         return a
 
     def watch(self, account, position, double liq_price) -> None:

@@ -1,13 +1,12 @@
 # distutils: language = c++
-# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
-# cython: annotation_typing=False, cdivision=False
+# cython: language_level=3, annotation_typing=False, cdivision=False
+# (Bounds checks and negative indices stay on, as in Python: the work here is mostly on Python objects.)
 """The venue's per-order paths compiled.
 
 Compiled versions of the hottest methods of
 `agents.exchange.venue.OrderBookAgent`, which a venue on the compiled
 kernels binds over its own (the names are in ``METHODS``): limit and market
-orders (``limit``, ``market``; numbers that are not plain ints take the Python
-methods, which validate them), the margin check of an order
+orders (``limit``, ``market``), the margin check of an order
 (``_reserve``), booking and releasing resting orders (``_register``,
 ``_release``), a market maker's ladder (``post_quotes``) and its cancellation
 (``cancel_many``, ``cancel``), the settlement of fills (``_settle``) and the
@@ -18,10 +17,16 @@ They work on the venue's own state (its dicts of resting orders, its ledger
 through the compiled `LedgerKernel`, its books and watches), so everything
 else in the venue is unchanged, and they do the same double-precision
 operations in the same order as the Python methods, which stay the reference:
-a venue with them gives bit-identical results (tests/test_native.py).
+a venue with them gives bit-identical results (tests/test_native.py and
+tests/test_venue_kernels.py). Orders whose numbers are not plain ints in range
+(an account or asset the venue has, a tick and lots below 2**62) take the
+Python methods, which validate them and raise what they raise.
 """
 
-from libc.math cimport NAN, floor, isnan
+cimport cython
+from cpython.long cimport PyLong_AsLongLongAndOverflow
+
+from libc.math cimport NAN, fabs, floor, isfinite
 
 from agents.exchange.accounts_native cimport LedgerKernel
 
@@ -31,6 +36,8 @@ ctypedef long long i64
 
 cdef int _TRADER = TRADER
 cdef tuple _FORCED = (LIQUIDATION, TAKEOVER, ADL)  # the liquidated side pays no trading fee
+
+cdef i64 _BIG = 1 << 62  # ticks and lots beyond this take the Python methods
 
 METHODS = ("_reserve", "_register", "_release", "_after_position_change", "post_quotes", "cancel", "cancel_many",
            "_settle", "limit", "market")
@@ -54,13 +61,21 @@ cdef double _liquidation_price(double position, double entry, double wallet, obj
     return lp if lp > 0.0 else 0.0
 
 
-cdef double _c_reserve(object v, LedgerKernel k, i64 account, Py_ssize_t asset, int side, i64 lots, i64 tick) except? -2.0:
-    """`OrderBookAgent._reserve`; NaN where it returns None."""
+@cython.cdivision(True)
+cdef inline double _ieee_div(double a, double b) noexcept:
+    """``a / b`` as numpy divides float64 scalars: infinite or NaN rather than an error at zero."""
+    return a / b
+
+
+cdef bint _c_reserve(object v, LedgerKernel k, i64 account, Py_ssize_t asset, int side, i64 lots, i64 tick,
+                     double* per_lot_out) except -1:
+    """`OrderBookAgent._reserve`: whether the order is covered (its collateral per lot in ``per_lot_out``)."""
     cdef i64 pos = k.position[account, asset]
     cdef i64 apos = pos if pos >= 0 else -pos
     cdef i64 opening = lots if pos * side >= 0 else lots - apos  # lots that open or add exposure
     if opening <= 0:
-        return 0.0
+        per_lot_out[0] = 0.0
+        return True
     cdef double price = <double>tick * <double>v.books[asset].tick_size
     cdef double lev = k.leverage[account, asset], lot = k.lot[asset]
     cdef double notional, per_lot
@@ -68,12 +83,14 @@ cdef double _c_reserve(object v, LedgerKernel k, i64 account, Py_ssize_t asset, 
         notional = <double>(apos + opening) * lot * price
         if lev > <double>v.tiers[asset].tier_of(notional)[2] + 1e-12:
             v.rejections["leverage_above_tier_max"] += 1
-            return NAN
-    per_lot = lot * price * (1.0 / lev + <double>v.taker_fee)
+            return False
+    # The leverage is a numpy float64 in the Python method, so a zero one gives inf there too.
+    per_lot = lot * price * (_ieee_div(1.0, lev) + <double>v.taker_fee)
     if per_lot * <double>opening > k.available(account) + 1e-9:
         v.rejections["insufficient_margin"] += 1
-        return NAN
-    return per_lot * <double>opening / <double>lots
+        return False
+    per_lot_out[0] = per_lot * <double>opening / <double>lots
+    return True
 
 
 cdef int _c_register(object v, LedgerKernel k, Py_ssize_t asset, i64 account, object order_id, double per_lot,
@@ -152,7 +169,7 @@ cdef int _c_settle(object self, LedgerKernel k, Py_ssize_t a, i64 tk, i64 sd, ob
         self.fees_collected += maker_fee + taker_fee
         _c_after_position_change(self, k, maker, a)
     _c_after_position_change(self, k, tk, a)
-    self.last_tick[a] = fills[len(fills) - 1][2]  # (no negative indices: wraparound is off)
+    self.last_tick[a] = fills[-1][2]
     return 0
 
 
@@ -163,19 +180,30 @@ cdef inline i64 _c_reducible(LedgerKernel k, i64 account, Py_ssize_t asset, i64 
     return (lots if lots < apos else apos) if pos * side < 0 else 0
 
 
-cdef inline bint _plain(object account, object asset, object side, object tick, object lots):
-    """Whether an order's numbers are plain ints (anything else takes the Python method, which validates)."""
-    return type(account) is int and type(asset) is int and type(side) is int and type(tick) is int and type(lots) is int
+cdef inline bint _int_in(object x, i64 lo, i64 hi):
+    """Whether ``x`` is a plain int with ``lo <= x < hi``."""
+    if type(x) is not int:
+        return False
+    cdef int overflow = 0
+    cdef i64 value = PyLong_AsLongLongAndOverflow(x, &overflow)
+    return overflow == 0 and lo <= value < hi
+
+
+cdef bint _plain(LedgerKernel k, object account, object asset, object side, object tick, object lots):
+    """Whether an order's numbers are plain ints in range (anything else takes the Python method)."""
+    return (_int_in(account, 0, k.wallet.shape[0]) and _int_in(asset, 0, k.n_assets) and _int_in(side, -2, 3)
+            and _int_in(tick, -_BIG, _BIG) and _int_in(lots, -_BIG, _BIG))
 
 
 # The methods, with the venue as ``self``.
 
 def _reserve(self, account, asset, side, lots, tick):
     """Collateral per lot to reserve for an order, or None (with a recorded reason)."""
-    if not _plain(account, asset, side, tick, lots):
+    cdef LedgerKernel k = _kernel(self)
+    if not _plain(k, account, asset, side, tick, lots):
         return type(self)._reserve(self, account, asset, side, lots, tick)
-    cdef double r = _c_reserve(self, _kernel(self), account, asset, side, lots, tick)
-    return None if isnan(r) else r
+    cdef double per_lot
+    return per_lot if _c_reserve(self, k, account, asset, side, lots, tick, &per_lot) else None
 
 
 def _register(self, asset, account, order_id, per_lot, lots, reduce_only):
@@ -194,28 +222,32 @@ def _after_position_change(self, account, asset):
 def post_quotes(self, account, asset, quotes):
     """Place post-only limit orders ``(side, tick, lots)``, in order; the resting id of each, or None."""
     cdef LedgerKernel k = _kernel(self)
+    quotes = list(quotes)
+    for side, tick, lots in quotes:
+        if not _plain(k, account, asset, side, tick, lots):
+            return type(self).post_quotes(self, account, asset, quotes)
     cdef Py_ssize_t a = asset
-    cdef i64 acct = account, lots
-    cdef int side
+    cdef i64 acct = account
     cdef double per_lot
     book = self.books[a]
     submit = book.submit_limit
     cdef list ids = []
     cdef i64 received = 0
-    for side, tick, lots in quotes:
-        received += 1
-        per_lot = _c_reserve(self, k, acct, a, side, lots, tick)
-        if isnan(per_lot):
-            ids.append(None)
-            continue
-        book.cause = _TRADER
-        m = submit(account, side, tick, lots, "POST")
-        if m.rejected:
-            self.rejections["post_only_would_cross"] += 1
-        else:
-            _c_register(self, k, a, acct, m.order_id, per_lot, lots, False)
-        ids.append(m.order_id)
-    self.orders_received += received
+    try:
+        for side, tick, lots in quotes:
+            received += 1  # counted before the order is looked at, as the Python method does
+            if not _c_reserve(self, k, acct, a, side, lots, tick, &per_lot):
+                ids.append(None)
+                continue
+            book.cause = _TRADER
+            m = submit(account, side, tick, lots, "POST")
+            if m.rejected:
+                self.rejections["post_only_would_cross"] += 1
+            else:
+                _c_register(self, k, a, acct, m.order_id, per_lot, lots, False)
+            ids.append(m.order_id)
+    finally:
+        self.orders_received += received
     return ids
 
 
@@ -236,10 +268,14 @@ def cancel_many(self, asset, order_ids):
     cdef Py_ssize_t a = asset
     book = self.books[a]
     resting, cancel = book.resting_ids, book.cancel
-    self.cancels_received += len(order_ids)
-    for order_id in order_ids:
-        if order_id in resting:
-            _c_release(self, k, a, order_id, cancel(order_id), True)
+    cdef i64 received = 0
+    try:
+        for order_id in order_ids:
+            received += 1
+            if order_id in resting:
+                _c_release(self, k, a, order_id, cancel(order_id), True)
+    finally:
+        self.cancels_received += received
 
 
 def _settle(self, asset, taker, side, m, cause):
@@ -248,9 +284,9 @@ def _settle(self, asset, taker, side, m, cause):
 
 def limit(self, account, asset, side, tick, lots, tif="GTC", reduce_only=False, cause=_TRADER):
     """Place a limit order; returns the resting order id, or None (filled, IOC, rejected)."""
-    if not _plain(account, asset, side, tick, lots):
-        return type(self).limit(self, account, asset, side, tick, lots, tif, reduce_only, cause)
     cdef LedgerKernel k = _kernel(self)
+    if not _plain(k, account, asset, side, tick, lots):
+        return type(self).limit(self, account, asset, side, tick, lots, tif, reduce_only, cause)
     cdef Py_ssize_t a = asset
     cdef i64 acct = account, q = lots
     cdef double per_lot
@@ -260,8 +296,7 @@ def limit(self, account, asset, side, tick, lots, tif="GTC", reduce_only=False, 
         if q == 0:
             self.rejections["reduce_only_nothing_to_reduce"] += 1
             return None
-    per_lot = _c_reserve(self, k, acct, a, side, q, tick)
-    if isnan(per_lot):
+    if not _c_reserve(self, k, acct, a, side, q, tick, &per_lot):
         return None
     book = self.books[a]
     book.cause = cause
@@ -280,13 +315,13 @@ def limit(self, account, asset, side, tick, lots, tif="GTC", reduce_only=False, 
 
 def market(self, account, asset, side, lots, cause=_TRADER, reduce_only=False):
     """Send a market order; returns the lots filled (the rest is cancelled)."""
-    if not _plain(account, asset, side, 0, lots):
-        return type(self).market(self, account, asset, side, lots, cause, reduce_only)
     cdef LedgerKernel k = _kernel(self)
+    if not _plain(k, account, asset, side, 0, lots):
+        return type(self).market(self, account, asset, side, lots, cause, reduce_only)
     cdef Py_ssize_t a = asset
     cdef i64 acct = account, q = lots, guard, band_tick
     cdef int sd = side
-    cdef double edge
+    cdef double edge, per_lot
     self.orders_received += 1
     if reduce_only:
         q = _c_reducible(k, acct, a, sd, q)
@@ -299,15 +334,18 @@ def market(self, account, asset, side, lots, cause=_TRADER, reduce_only=False):
         return 0
     # A sell fills at the best bid or lower; a buy is checked at a price 1% through the touch.
     guard = <i64>(<double><i64>opp * 1.01) if sd == 1 else <i64>opp
-    if isnan(_c_reserve(self, k, acct, a, sd, q, guard)):
+    if not _c_reserve(self, k, acct, a, sd, q, guard, &per_lot):
         return 0
     # Price protection: a market order is an IOC limit at the edge of the band around the mark.
     edge = <double>self.mark.value[a] * (1.0 + sd * <double>self.rules.market_band) / <double>book.tick_size
-    band_tick = <i64>edge if sd == 1 else -<i64>floor(-edge)  # Python's -edge // 1 is floor(-edge), exactly
-    if band_tick < 1:
-        band_tick = 1
+    if isfinite(edge) and fabs(edge) < 9.0e18:
+        band_tick = <i64>edge if sd == 1 else -<i64>floor(-edge)  # Python's -edge // 1 is floor(-edge), exactly
+        band = band_tick if band_tick > 1 else 1
+    else:  # a mark that is not finite, or absurd: Python's own conversions, and their errors
+        py_edge = float(edge)
+        band = max(1, int(py_edge) if sd == 1 else -int(-py_edge // 1))
     book.cause = cause
-    m = book.submit_limit(account, side, band_tick, q, "IOC")
+    m = book.submit_limit(account, side, band, q, "IOC")
     _c_settle(self, k, a, acct, sd, m, cause)
     if m.fills:
         self.resolve(asset)
