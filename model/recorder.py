@@ -72,10 +72,6 @@ class Recorder:
         fund_eq = venue.fund_equity()
         quantiles = np.percentile(s, SENTIMENT_QUANTILES) if len(s) else np.full(len(SENTIMENT_QUANTILES), np.nan)
         mood = (s.mean(), s.std(), (s > 0).mean()) if len(s) else (np.nan, np.nan, np.nan)
-        # Open interest per asset in whole lots (integer sums: exact in any order).
-        pos = led.position
-        long_lots, short_lots = np.where(pos > 0, pos, 0).sum(axis=0), -np.where(pos < 0, pos, 0).sum(axis=0)
-        n_long, n_short = (pos > 0).sum(axis=0), (pos < 0).sum(axis=0)
         for a, book in enumerate(venue.books):
             bid, ask = book.best_bid(), book.best_ask()
             tick, lot = book.tick_size, book.lot_size
@@ -105,9 +101,12 @@ class Recorder:
                 prof = book.depth_profile(side, DEPTH_BANDS_BPS) * usd
                 for b, v in zip(DEPTH_BANDS_BPS, prof):
                     d[f"depth_bps_{b}_{name}"][i, a] = v
-            d["open_interest_long"][i, a] = long_lots[a] * lot * mark
-            d["open_interest_short"][i, a] = short_lots[a] * lot * mark
-            d["long_short_ratio"][i, a] = n_long[a] / n_short[a] if n_short[a] else np.nan
+            # Open interest in whole lots: integer sums, exact in any order.
+            pos = np.ascontiguousarray(led.position[:, a])
+            d["open_interest_long"][i, a] = pos.clip(min=0).sum() * lot * mark
+            d["open_interest_short"][i, a] = -pos.clip(max=0).sum() * lot * mark
+            n_long, n_short = np.count_nonzero(pos > 0), np.count_nonzero(pos < 0)
+            d["long_short_ratio"][i, a] = n_long / n_short if n_short else np.nan
             d["liq_long_usd"][i, a] = venue.liq_usd[a, 0] - self._prev_liq[a, 0]
             d["liq_short_usd"][i, a] = venue.liq_usd[a, 1] - self._prev_liq[a, 1]
             d["stops_fired"][i, a] = venue.stops_fired[a] - self._prev_stops[a]
