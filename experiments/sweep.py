@@ -32,7 +32,6 @@ import pandas as pd
 import yaml
 
 from experiments.cli import UsageError
-from experiments.report import write_text_atomic
 from experiments.sweep_spec import Sweep, build_scenarios, check_metrics, load_sweep, metric_value, run_seeds
 from model.scenario import Scenario
 
@@ -354,6 +353,8 @@ def run_sweep(sweep: Sweep, out: str | Path, jobs: int = -1, backend_name: str =
 
 
 def _write_spec(folder: Path, resolved: dict[str, Any]) -> None:
+    from experiments.report import write_text_atomic  # not at the top: the workers, which import this module, plot nothing
+
     folder.mkdir(parents=True, exist_ok=True)
     write_text_atomic(folder / SPEC_FILE, yaml.safe_dump(resolved, sort_keys=False))
 
