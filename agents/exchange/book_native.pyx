@@ -69,6 +69,18 @@ cdef inline bint _sole(PyObject* column) noexcept:
     return column.ob_refcnt == 1
 
 
+cdef inline bint _add_to_bands(i64 tick, i64 qty, double mid, double widest, double[:] bands, i64[:] acc):
+    """Add a level's lots to every band (bps from ``mid``) it lies within; False once past the widest band."""
+    cdef double dist = fabs(<double>tick - mid) / mid * 1e4
+    if dist > widest:
+        return False
+    cdef Py_ssize_t j
+    for j in range(bands.shape[0]):
+        if dist <= bands[j]:
+            acc[j] += qty
+    return True
+
+
 cdef class NativeLimitOrderBook:
     """Continuous double auction with price-time priority for one asset (compiled)."""
 
@@ -188,7 +200,7 @@ cdef class NativeLimitOrderBook:
         cdef i64[:] acc = out
         cdef Py_ssize_t j, nb = bands.shape[0]
         cdef double mid = 0.5 * <double>(deref(self._asks.begin()).first + deref(self._bids.rbegin()).first)
-        cdef double dist, widest = -INFINITY
+        cdef double widest = -INFINITY
         for j in range(nb):
             if bands[j] > widest:
                 widest = bands[j]
@@ -197,23 +209,13 @@ cdef class NativeLimitOrderBook:
         # From the touch outward the distance never decreases, so stop past the widest band.
         if side == BUY:
             rit = self._bids.rbegin()
-            while rit != self._bids.rend():
-                dist = fabs(<double>deref(rit).first - mid) / mid * 1e4
-                if dist > widest:
-                    break
-                for j in range(nb):
-                    if dist <= bands[j]:
-                        acc[j] += deref(rit).second.qty
+            while rit != self._bids.rend() and _add_to_bands(deref(rit).first, deref(rit).second.qty, mid, widest,
+                                                              bands, acc):
                 inc(rit)
         else:
             it = self._asks.begin()
-            while it != self._asks.end():
-                dist = fabs(<double>deref(it).first - mid) / mid * 1e4
-                if dist > widest:
-                    break
-                for j in range(nb):
-                    if dist <= bands[j]:
-                        acc[j] += deref(it).second.qty
+            while it != self._asks.end() and _add_to_bands(deref(it).first, deref(it).second.qty, mid, widest,
+                                                           bands, acc):
                 inc(it)
         return out
 
