@@ -6,6 +6,7 @@ and venues use the pure-Python kernels, which give the same results.
 """
 
 import os
+from pathlib import Path
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
@@ -32,10 +33,10 @@ setup(
     ext_modules=cythonize(
         # No floating-point contraction: a fused multiply-add rounds once, and results must
         # equal the pure-Python kernels' to the last bit.
-        # The same list as agents.exchange.native.MODULES.
-        [Extension(name, [name.replace(".", "/") + ".pyx"], language="c++", extra_compile_args=["-O2", "-ffp-contract=off"])
-         for name in ("agents.exchange.book_native", "agents.exchange.accounts_native",
-                      "agents.exchange.triggers_native", "agents.exchange.venue_native", "agents.ladder_native")],
+        # Every agents/**/*_native.pyx (agents.exchange.native.MODULES names the same modules; a test checks).
+        [Extension(".".join(pyx.with_suffix("").parts), [str(pyx)], language="c++",
+                   extra_compile_args=["-O2", "-ffp-contract=off"])
+         for pyx in sorted(Path("agents").rglob("*_native.pyx"))],
     ),
     cmdclass={"build_ext": OptionalBuildExt},
 )

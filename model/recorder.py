@@ -110,7 +110,7 @@ class Recorder:
             d["liq_long_usd"][i, a] = venue.liq_usd[a, 0] - self._prev_liq[a, 0]
             d["liq_short_usd"][i, a] = venue.liq_usd[a, 1] - self._prev_liq[a, 1]
             d["stops_fired"][i, a] = venue.stops_fired[a] - self._prev_stops[a]
-            d["funding_rate"][i, a] = venue.funding.predicted()[a]
+            d["funding_rate"][i, a] = venue.funding.predicted_one(a)
             d["insurance_fund"][i, a] = fund_eq
             d["sentiment_mean"][i, a], d["sentiment_std"][i, a], d["bullish_share"][i, a] = mood
             for q, v in zip(SENTIMENT_QUANTILES, quantiles):

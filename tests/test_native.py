@@ -32,6 +32,12 @@ def test_ci_install_built_the_compiled_kernels() -> None:
     assert BUILT, f"pip install -e . did not compile every one of {', '.join(MODULES)}"
 
 
+def test_setup_builds_exactly_the_modules_native_loads() -> None:
+    """setup.py compiles every agents/**/*_native.pyx; native.py must name the same modules."""
+    built = {".".join(p.relative_to(ROOT).with_suffix("").parts) for p in (ROOT / "agents").rglob("*_native.pyx")}
+    assert built == set(MODULES)
+
+
 def test_kernels_follow_the_environment(monkeypatch) -> None:
     monkeypatch.setenv(ENV_VAR, "python")
     assert book_class() is LimitOrderBook and kernel_kind() == "python"

@@ -17,6 +17,7 @@ from agents.exchange.triggers import UP
 # Why a trade happened; recorded on the tape for every fill (the taker's cause).
 CAUSES = ("trader", "stop", "liquidation", "takeover", "adl", "shock")
 TRADER, STOP, LIQUIDATION, TAKEOVER, ADL, SHOCK = range(len(CAUSES))
+FORCED = (LIQUIDATION, TAKEOVER, ADL)  # forced trades: the liquidated side pays no trading fee
 
 
 class TriggerResolution:

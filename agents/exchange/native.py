@@ -30,8 +30,9 @@ from agents.exchange.triggers import LiquidationWatch
 
 ENV_VAR = "SQUEEZE_NATIVE"
 KINDS = ("auto", "native", "python")
+# setup.py builds every agents/**/*_native.pyx; a test checks that these are the same modules.
 MODULES = ("agents.exchange.book_native", "agents.exchange.accounts_native", "agents.exchange.triggers_native",
-           "agents.exchange.venue_native", "agents.ladder_native")  # setup.py builds the same list
+           "agents.exchange.venue_native", "agents.ladder_native")
 
 
 # Sources a compiled module depends on besides its own .pyx (the declarations it cimports).
@@ -62,18 +63,26 @@ def _load(name: str) -> ModuleType | None:
     return module
 
 
-_compiled = {name.rpartition(".")[2]: _load(name) for name in MODULES}
-BUILT = all(m is not None for m in _compiled.values())
-if not BUILT and any(m is not None for m in _compiled.values()):  # an older build: some kernels, not all
-    warnings.warn("only some compiled kernels are built (missing: "
-                  + ", ".join(n for n in MODULES if _compiled[n.rpartition(".")[2]] is None)
-                  + "); the pure-Python kernels will be used until you rebuild with: pip install -e .",
-                  RuntimeWarning, stacklevel=2)
-NativeLimitOrderBook = _compiled["book_native"].NativeLimitOrderBook if BUILT else None
-LedgerKernel = _compiled["accounts_native"].LedgerKernel if BUILT else None
-NativeLiquidationWatch = _compiled["triggers_native"].NativeLiquidationWatch if BUILT else None
-venue_methods = _compiled["venue_native"] if BUILT else None  # compiled methods, named in its METHODS
-ladder_native = _compiled["ladder_native"] if BUILT else None
+_compiled = {name: _load(name) for name in MODULES}
+_MISSING = [name for name, module in _compiled.items() if module is None]
+BUILT = not _MISSING
+if 0 < len(_MISSING) < len(MODULES):  # an older build: some kernels, not all
+    warnings.warn(f"only some compiled kernels are built (missing: {', '.join(_MISSING)}); the pure-Python kernels "
+                  "will be used until you rebuild with: pip install -e .", RuntimeWarning, stacklevel=2)
+
+
+def _native(module: str, attr: str | None = None):
+    """A compiled module (or one of its attributes); None unless every kernel is built."""
+    if not BUILT:
+        return None
+    return _compiled[module] if attr is None else getattr(_compiled[module], attr)
+
+
+NativeLimitOrderBook = _native("agents.exchange.book_native", "NativeLimitOrderBook")
+LedgerKernel = _native("agents.exchange.accounts_native", "LedgerKernel")
+NativeLiquidationWatch = _native("agents.exchange.triggers_native", "NativeLiquidationWatch")
+venue_methods = _native("agents.exchange.venue_native")  # compiled methods, named in its METHODS
+ladder_native = _native("agents.ladder_native")
 
 
 def kernel_kind(kind: str | None = None) -> str:
@@ -82,8 +91,7 @@ def kernel_kind(kind: str | None = None) -> str:
     if kind not in KINDS:
         raise ValueError(f"{ENV_VAR}={kind!r}: expected one of {', '.join(KINDS)}")
     if kind == "native" and not BUILT:
-        missing = ", ".join(name for name in MODULES if _compiled[name.rpartition(".")[2]] is None)
-        raise RuntimeError(f"{ENV_VAR}=native, but {missing} is not built or is older than its source; "
+        raise RuntimeError(f"{ENV_VAR}=native, but {', '.join(_MISSING)} is not built or is older than its source; "
                            "reinstall with a C++ compiler present: pip install -e .")
     return "native" if kind == "native" or (kind == "auto" and BUILT) else "python"
 

@@ -32,12 +32,11 @@ from agents.exchange.book import BUY, SELL, Match, OrderError
 from agents.exchange.native import LedgerKernel, book_class, kernel_kind, venue_methods, watch_class
 from agents.exchange.funding import FundingClock, MarkPrice
 from agents.exchange.liquidation import LiquidationEngine
-from agents.exchange.cascades import (ADL, CAUSES, LIQUIDATION, SHOCK, STOP, TAKEOVER, TRADER,  # noqa: F401
+from agents.exchange.cascades import (ADL, CAUSES, FORCED, LIQUIDATION, SHOCK, STOP, TAKEOVER, TRADER,  # noqa: F401
                                       TriggerResolution)
 from agents.exchange.margin import BINANCE_BTCUSDT, TierTable
 from agents.exchange.triggers import StopBook
 
-_FORCED = (LIQUIDATION, TAKEOVER, ADL)  # the liquidated side pays no trading fee
 _FUND_LEVERAGE = 1e12  # the insurance fund posts no initial margin
 
 __all__ = ["OrderBookAgent", "AssetRules", "VenueRules", "BUY", "SELL", "CAUSES", "OrderError", "TRADER", "STOP",
@@ -402,7 +401,7 @@ class OrderBookAgent(TriggerResolution, mesa.Agent):
             return
         book, led = self.books[asset], self.ledger
         lot, tick_size, resting = led.lot[asset], book.tick_size, book.resting_ids
-        taker_rate = 0.0 if cause in _FORCED else self.taker_fee
+        taker_rate = 0.0 if cause in FORCED else self.taker_fee
         for oid, maker, tick, lots in m.fills:
             price = tick * tick_size
             notional = lots * lot * price

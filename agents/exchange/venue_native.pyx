@@ -30,12 +30,12 @@ from libc.math cimport NAN, fabs, floor, isfinite
 
 from agents.exchange.accounts_native cimport LedgerKernel
 
-from agents.exchange.cascades import ADL, LIQUIDATION, TAKEOVER, TRADER
+from agents.exchange.cascades import FORCED, TRADER
 
 ctypedef long long i64
 
 cdef int _TRADER = TRADER
-cdef tuple _FORCED = (LIQUIDATION, TAKEOVER, ADL)  # the liquidated side pays no trading fee
+cdef tuple _FORCED = FORCED  # the liquidated side pays no trading fee
 
 cdef i64 _BIG = 1 << 62  # ticks and lots beyond this take the Python methods
 
