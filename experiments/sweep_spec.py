@@ -11,6 +11,7 @@ is written to ``sweep.yaml`` and whose hash identifies the sweep on resume.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -25,7 +26,7 @@ import numpy as np
 from pydantic import Field, ValidationError, model_validator
 
 from experiments.cli import UsageError
-from model.scenario import Scenario, ScenarioError, format_validation_error, load_scenario, load_scenario_data
+from model.scenario import Scenario, ScenarioError, format_validation_error, load_scenario_data, scenario_from_data
 from model.schema_types import Strict
 from model.yamlio import YamlError, line_of, load_yaml
 
@@ -145,6 +146,26 @@ class Sweep:
         """Dotted-key overrides of one point: base, then the point's axis values."""
         return {**self.base, **self.points[point]}
 
+    @functools.cached_property
+    def scenario_file(self) -> tuple[Any, Any]:
+        """The base scenario file's parsed data and YAML node tree, read once (parsing is slow, points many).
+
+        Raises:
+            UsageError: the file is missing or not valid YAML.
+        """
+        try:
+            return load_scenario_data(self.scenario_path)
+        except ScenarioError as exc:
+            raise UsageError(f"{_where(self, 'scenario')}: {exc}") from None
+
+    def scenario(self, overrides: dict[str, Any]) -> Scenario:
+        """The base scenario with dotted-key ``overrides`` applied, validated.
+
+        Raises:
+            ScenarioError: naming the scenario file, the line and the key.
+        """
+        return scenario_from_data(self.scenario_path, *self.scenario_file, overrides)
+
     def resolved(self) -> dict[str, Any]:
         """The content of ``sweep.yaml``: everything a run depends on, plus its hash."""
         core = {
@@ -157,7 +178,7 @@ class Sweep:
             "metrics": self.metrics,
             "keep_series": self.spec.keep_series,
             # the file's parsed content, not the validated model: new schema defaults must not orphan a folder
-            "scenario_digest": _digest(load_scenario_data(self.scenario_path)[0]),
+            "scenario_digest": _digest(self.scenario_file[0]),
             "points": self.points,
         }
         return {
@@ -292,7 +313,7 @@ def check_axes(sweep: Sweep) -> None:
         UsageError: naming the sweep file, the axis key and the scenario's error.
     """
     try:
-        load_scenario(sweep.scenario_path, sweep.base)
+        sweep.scenario(sweep.base)
     except ScenarioError as exc:
         raise UsageError(f"{_where(sweep, 'base')}: base: {exc}") from None
     first = sweep.points[0]
@@ -300,7 +321,7 @@ def check_axes(sweep: Sweep) -> None:
         ends = axis.range if axis.sampled else (axis.values[0], axis.values[-1])
         for value in dict.fromkeys(ends):
             try:
-                load_scenario(sweep.scenario_path, {**sweep.base, **first, key: value})
+                sweep.scenario({**sweep.base, **first, key: value})
             except ScenarioError as exc:
                 raise UsageError(f"{_where(sweep, 'axes', key)}: axes.{key} = {value!r}: {exc}") from None
 
@@ -314,7 +335,7 @@ def build_scenarios(sweep: Sweep) -> list[Scenario]:
     out = []
     for i, point in enumerate(sweep.points):
         try:
-            out.append(load_scenario(sweep.scenario_path, sweep.overrides(i)))
+            out.append(sweep.scenario(sweep.overrides(i)))
         except ScenarioError as exc:
             raise UsageError(f"{_where(sweep, 'axes')}: point {i} {point}: {exc}") from None
     return out

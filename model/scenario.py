@@ -245,7 +245,17 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     Raises:
         ScenarioError: with a message naming the file, line and key.
     """
-    data, node = load_scenario_data(path)
+    return scenario_from_data(path, *load_scenario_data(path), overrides)
+
+
+def scenario_from_data(path: str | Path, data: Any, node: Any, overrides: dict[str, Any] | None = None) -> Scenario:
+    """`load_scenario` on a file already read by `load_scenario_data` (a sweep reads its base file once).
+
+    ``data`` is left unchanged: overrides copy what they write to.
+
+    Raises:
+        ScenarioError: with a message naming the file, line and key.
+    """
     for key, value in (overrides or {}).items():
         if not isinstance(data, dict):
             break

@@ -96,6 +96,7 @@ def test_points_seeds_and_quick_are_deterministic(tmp_path):
     ({"axes": {"venue.taker_fee": {"range": [1e-4, 1e-3], "n": 4},
                "venue.maker_fee": {"range": [0, 1e-4], "n": 8}}}, ["same n and sampler"]),
     ({"metrics": ["assets.BTC.max_drawup"]}, ["'assets.BTC.max_drawup' is not a key", "assets.BTC.max_drawup_pct"]),
+    ({"scenario": "no_such_scenario.yaml"}, ["sweep.yaml:", "no_such_scenario.yaml: file not found"]),
 ])
 def test_bad_sweep_is_rejected_before_any_run(tmp_path, capsys, changes, expected):
     path = write_sweep(tmp_path, **changes)
@@ -106,6 +107,23 @@ def test_bad_sweep_is_rejected_before_any_run(tmp_path, capsys, changes, expecte
     for text in expected:
         assert text in err
     assert not out.exists()
+
+
+def test_base_scenario_is_parsed_once_for_every_point(tmp_path, monkeypatch):
+    from model import scenario as scenario_module
+    from experiments.sweep_spec import build_scenarios
+
+    calls = []
+    real = scenario_module.load_yaml
+    monkeypatch.setattr(scenario_module, "load_yaml", lambda path: calls.append(path) or real(path))
+    sweep = load_sweep(write_sweep(tmp_path, axes={"shocks.0.notional_usd": [1e6, 2e6, 4e6, 8e6],
+                                                   "population.speculators.leverage.median": [5, 10, 20]}))
+    scenarios = build_scenarios(sweep)
+    assert calls == [SCENARIOS / "squeeze_demo.yaml"]
+    assert [s.shocks[0].notional_usd for s in scenarios[:4]] == [1e6, 1e6, 1e6, 2e6]
+    assert len(scenarios) == 12 and len({id(s) for s in scenarios}) == 12
+    # every point's scenario is the one a fresh read of the file gives
+    assert scenarios[7] == scenario_module.load_scenario(SCENARIOS / "squeeze_demo.yaml", sweep.overrides(7))
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)

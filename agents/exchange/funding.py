@@ -37,6 +37,16 @@ def funding_rate(premium: float, interest: float = 0.0001, clamp: float = 0.0005
     return min(max(rate, -cap), cap)
 
 
+def median3(x: float, y: float, z: float) -> float:
+    """``max(min(x, y), min(max(x, y), z))``, the median of three, for floats without builtin calls.
+
+    ``z`` is clamped to ``[min(x, y), max(x, y)]``; a NaN ``z`` gives the upper
+    end, as the builtin form does. This runs several times per simulated second.
+    """
+    lo, hi = (x, y) if x <= y else (y, x)
+    return lo if z < lo else (z if z < hi else hi)
+
+
 @dataclass
 class MarkPrice:
     """Mark prices of every asset (see module docstring)."""
@@ -65,12 +75,10 @@ class MarkPrice:
         """Recompute one asset's mark from the latest last price and mid."""
         m = self.method
         if m == "median":
-            e = self.ema[asset]
-            v = max(min(last, mid), min(max(last, mid), e))
+            v = median3(last, mid, float(self.ema[asset]))
         elif m == "index":
-            i = self.index[asset]
-            b = i + self.basis[asset]
-            v = max(min(last, i), min(max(last, i), b))
+            i = float(self.index[asset])
+            v = median3(last, i, i + float(self.basis[asset]))
         elif m == "ema":
             v = self.ema[asset]
         elif m == "last":

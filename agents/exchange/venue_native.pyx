@@ -61,6 +61,16 @@ cdef double _liquidation_price(double position, double entry, double wallet, obj
     return lp if lp > 0.0 else 0.0
 
 
+cdef double _max_leverage(object table, double notional) except? -1.0:
+    """``table.tier_of(notional)[2]`` (`agents.exchange.margin.TierTable`), compiled: no Python call per order."""
+    notional = fabs(notional)
+    cdef tuple rows = table.rows
+    for row in rows:
+        if notional <= <double>(<tuple>row)[0]:
+            return (<tuple>row)[2]
+    return (<tuple>rows[len(rows) - 1])[2]
+
+
 @cython.cdivision(True)
 cdef inline double _ieee_div(double a, double b) noexcept:
     """``a / b`` as numpy divides float64 scalars: infinite or NaN rather than an error at zero."""
@@ -81,7 +91,7 @@ cdef bint _c_reserve(object v, LedgerKernel k, i64 account, Py_ssize_t asset, in
     cdef double notional, per_lot
     if account != v.fund:
         notional = <double>(apos + opening) * lot * price
-        if lev > <double>v.tiers[asset].tier_of(notional)[2] + 1e-12:
+        if lev > _max_leverage(v.tiers[asset], notional) + 1e-12:
             v.rejections["leverage_above_tier_max"] += 1
             return False
     # The leverage is a numpy float64 in the Python method, so a zero one gives inf there too.
