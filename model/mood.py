@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from agents.exchange.accounts import row_sums
 from model.distributions import draw
 from model.sentiment import (SentimentCoefficients, build_graph, decay_factor, influence_matrix, news_vector,
                              pick_hubs, update_sentiment)
@@ -70,8 +71,8 @@ class Mood:
         led, n = venue.ledger, len(self.model.sentiment)
         upnl = led.unrealized(venue.mark.value)[:n]
         loss = np.maximum(0.0, -upnl) * -np.sign(led.position[:n])
-        equity = led.wallet[:n] + led.margin[:n].sum(axis=1) + upnl.sum(axis=1)
-        return loss.sum(axis=1) / np.maximum(equity, 1.0)
+        equity = led.wallet[:n] + row_sums(led.margin[:n]) + row_sums(upnl)
+        return row_sums(loss) / np.maximum(equity, 1.0)
 
     def news_level(self, now: float) -> np.ndarray | float:
         """Sum of the running news shocks' decayed levels."""

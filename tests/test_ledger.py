@@ -3,19 +3,22 @@
 `agents.exchange.accounts.Ledger.fill` and `available` are the reference; a
 ledger made with the compiled `LedgerKernel` must leave every column exactly
 equal after any sequence of fills (opens, adds, reductions, flips, closes).
+`row_sums`, the ledger's fast row sum, must equal numpy's ``sum(axis=1)``.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.exchange.accounts import Ledger
+from agents.exchange.accounts import Ledger, row_sums
 from agents.exchange.native import LedgerKernel
 
-pytestmark = pytest.mark.skipif(LedgerKernel is None, reason="compiled kernels not built")
+needs_kernel = pytest.mark.skipif(LedgerKernel is None, reason="compiled kernels not built")
 
 COLUMNS = ("wallet", "fees_paid", "position", "entry", "margin", "leverage", "order_margin", "realized")
 N_ACCOUNTS, LOTS = 3, np.array([0.001, 0.01, 0.1])
@@ -43,6 +46,7 @@ def assert_same(py: Ledger, nat: Ledger) -> None:
         np.testing.assert_array_equal(getattr(py, name), getattr(nat, name), err_msg=name, strict=True)
 
 
+@needs_kernel
 @settings(max_examples=300, deadline=None)
 @given(st.lists(fill_op, min_size=1, max_size=60), st.lists(st.floats(0, 1e6), min_size=9, max_size=9))
 def test_kernel_fill_and_available_match_python(ops: list, reserved: list) -> None:
@@ -57,6 +61,7 @@ def test_kernel_fill_and_available_match_python(ops: list, reserved: list) -> No
         assert py.available(account) == nat.available(account)
 
 
+@needs_kernel
 def test_kernel_follows_the_columns_when_the_ledger_grows() -> None:
     py, nat = pair()
     for led in (py, nat):
@@ -68,6 +73,7 @@ def test_kernel_follows_the_columns_when_the_ledger_grows() -> None:
     assert_same(py, nat)
 
 
+@needs_kernel
 def test_kernel_indexes_accounts_and_assets_as_numpy_does() -> None:
     py, nat = pair()
     for led in (py, nat):
@@ -82,3 +88,20 @@ def test_kernel_indexes_accounts_and_assets_as_numpy_does() -> None:
         with pytest.raises(IndexError):
             led.available(N_ACCOUNTS)
     assert_same(py, nat)
+
+
+# Any double, with signed zeros, infinities and NaN well represented.
+any_double = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64),
+                       st.sampled_from([0.0, -0.0, math.inf, -math.inf, math.nan, 1e308, -1e308, 5e-324]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 10).flatmap(lambda k: st.lists(st.lists(any_double, min_size=k, max_size=k), max_size=20)
+                                  .map(lambda rows, k=k: np.array(rows, dtype=float).reshape(len(rows), k))))
+def test_row_sums_equal_numpys_bit_for_bit(a: np.ndarray) -> None:
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf and overflow are part of the test
+        fast, ref = row_sums(a), a.sum(axis=1)
+    assert fast.dtype == ref.dtype and fast.shape == ref.shape
+    nan = np.isnan(ref)
+    assert np.array_equal(np.isnan(fast), nan)
+    assert fast[~nan].tobytes() == ref[~nan].tobytes()  # bit for bit: signed zeros included

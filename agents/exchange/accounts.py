@@ -29,6 +29,25 @@ from __future__ import annotations
 
 import numpy as np
 
+_PAIRWISE_FROM = 8  # numpy sums a row of this many floats or more pairwise
+
+
+def row_sums(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=1)`` of a 2-D float64 array, bit for bit, about ten times faster for few columns.
+
+    numpy reduces a short last axis slowly. With fewer than eight columns its
+    sum starts at 0.0 and adds the columns in order, which is what this does;
+    from eight on it sums pairwise, and this hands over to it. The sentiment
+    update sums the ledger's rows every simulated minute.
+    """
+    k = a.shape[1]
+    if k == 0 or k >= _PAIRWISE_FROM or a.dtype != np.float64:
+        return a.sum(axis=1)
+    out = 0.0 + a[:, 0]  # 0.0 + -0.0 is 0.0, as in numpy's sum
+    for j in range(1, k):
+        out += a[:, j]
+    return out
+
 
 class Ledger:
     """Per-account, per-asset state of a perpetual-futures venue."""
@@ -120,7 +139,7 @@ class Ledger:
 
     def equity(self, marks: np.ndarray) -> np.ndarray:
         """Total equity per account: wallet + isolated margins + unrealised PnL."""
-        return self.wallet + self.margin.sum(axis=1) + self.unrealized(marks).sum(axis=1)
+        return self.wallet + row_sums(self.margin) + row_sums(self.unrealized(marks))
 
     def account_equity(self, account: int, marks: np.ndarray) -> float:
         """One account's total equity at the given mark prices."""
