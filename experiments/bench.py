@@ -23,6 +23,7 @@ from unittest import mock
 
 from agents.exchange.native import ENV_VAR
 from experiments.bench_book import compare_books
+from experiments.bench_split import run_split
 from experiments.run import run_scenario
 from model.scenario import load_scenario
 
@@ -72,8 +73,12 @@ def _against(target: str, ok: bool, judged: bool) -> str:
     return f"  target {target}: {'pass' if ok else 'MISS'}" if judged else ""
 
 
-def run_bench(quick: bool = False, scenario: Path | None = None) -> dict:
-    """Measure and print the benchmark figures against the targets; returns them as a dict."""
+def run_bench(quick: bool = False, scenario: Path | None = None, split: bool = False) -> dict:
+    """Measure and print the benchmark figures against the targets; returns them as a dict.
+
+    With ``split``, the end-to-end run's venue calls are also replayed alone
+    (`experiments.bench_split`): the venue's share of the run.
+    """
     n, ref_n = (20_000, 5_000) if quick else (200_000, 20_000)
     book = compare_books(n=n, seed=0, ref_n=ref_n)
     rate = book["fast"]["orders_per_s"]
@@ -101,6 +106,7 @@ def run_bench(quick: bool = False, scenario: Path | None = None) -> dict:
     print(f"  {e2e['orders_per_s']:,.0f} orders+cancels/s, {e2e['sim_s_per_wall_s']:,.0f} simulated s per wall s, "
           f"{e2e['wall_s']:.1f} s wall ({e2e['orders']:,} orders, {e2e['cancels']:,} cancels, {e2e['trades']:,} trades), "
           f"peak memory {e2e.get('peak_rss_mb', float('nan')):,.0f} MB")
+    venue_only = run_split(path, e2e["wall_s"], overrides) if split else None
     e2e_python = None
     if e2e["kernels"] == "native":
         e2e_python = end_to_end(path, overrides=overrides, kernels="python")
@@ -112,5 +118,6 @@ def run_bench(quick: bool = False, scenario: Path | None = None) -> dict:
         print(_against(f"< {MEMORY_TARGET_MB:,.0f} MB peak memory", e2e["peak_rss_mb"] < MEMORY_TARGET_MB, True))
     rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
     flags = " --set duration=2h" if quick else ""
-    print(f"  reproduce: squeeze run {rel}{flags} --no-progress  (the run prints its wall time)")
-    return {"book": book, "end_to_end": e2e, "end_to_end_python": e2e_python}
+    print(f"  reproduce: squeeze run {rel}{flags} --no-progress  (the run prints its wall time)"
+          + ("; squeeze bench --split" + (" --quick" if quick else "") if split else ""))
+    return {"book": book, "end_to_end": e2e, "end_to_end_python": e2e_python, "venue_only": venue_only}

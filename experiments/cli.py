@@ -5,7 +5,7 @@
     squeeze report DIR
     squeeze sweep FILE [--jobs N] [--backend loky|dask] [--scheduler tcp://HOST:PORT] [--quick] [--out DIR]
     squeeze validate SCENARIO [--days N] [--interval 1min] [--reference PRICES.csv] [--out DIR]
-    squeeze bench [--quick] [--scaling] [--out DIR]
+    squeeze bench [--quick] [--split] [--scaling] [--out DIR]
 
 Bad input (a missing or invalid scenario, a bad override) prints one clear
 message and exits with status 2 before any work starts.
@@ -141,7 +141,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return 0
     from experiments.bench import run_bench
 
-    run_bench(quick=args.quick)
+    run_bench(quick=args.quick, split=args.split)
     return 0
 
 
@@ -197,6 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="measure book and end-to-end throughput")
     b.add_argument("--quick", action="store_true", help="smaller measurements (for smoke tests)")
+    b.add_argument("--split", action="store_true",
+                   help="also replay the end-to-end run's venue calls alone: the venue's share of the run")
     b.add_argument("--scaling", action="store_true",
                    help="wall time against traders, idle traders, simulated hours and sweep jobs")
     b.add_argument("--out", default="bench", help="folder for scaling.csv and scaling.png (default bench/)")

@@ -1,0 +1,120 @@
+"""``squeeze bench --split``: how much of a run is the venue, and how much everything else.
+
+A run is recorded: every call the model and its agents make on the venue
+(orders, cancels, ladders, stops, leverage, deposits and the per-step calls)
+is logged with its arguments, while the venue's own calls from inside (stops
+firing, liquidations, the insurance fund's orders) are not. The log is then
+replayed into the venue of a second, identically built model, with no agents,
+sentiment or recording: the replay's wall time is what the venue and its books
+cost on their own. The replayed venue must end in exactly the state of the
+recorded one (ledger columns and every book's tape), or the split is refused:
+the venue is a deterministic function of the calls it receives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model.market import MarketModel
+from model.scenario import Scenario, load_scenario
+
+VENUE_CALLS = ("set_time", "begin_step", "end_step", "deposit", "deposit_many", "move_cash", "set_leverage", "limit",
+               "market", "post_quotes", "liquidation_order", "cancel", "cancel_many", "cancel_all", "stop",
+               "cancel_stop", "transfer")
+"""The venue's methods that change its state; a call of one from outside the venue is recorded."""
+
+Call = tuple[str, tuple, dict]
+
+
+def _frozen(value: Any) -> Any:
+    """A copy of an argument the caller may change later (the fundamentals array, a ladder)."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    return list(value) if isinstance(value, list) else value
+
+
+def record_calls(model: MarketModel) -> list[Call]:
+    """Log, from now on, every outside call on ``model.venue``'s state-changing methods (returned list grows)."""
+    venue, log, depth = model.venue, [], [0]
+    for name in VENUE_CALLS:
+        method = getattr(venue, name)
+
+        def logged(*args, _method=method, _name=name, **kwargs):
+            if depth[0] == 0:
+                log.append((_name, tuple(_frozen(a) for a in args), kwargs))
+            depth[0] += 1
+            try:
+                return _method(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+
+        setattr(venue, name, logged)
+    return log
+
+
+def venue_digest(venue) -> str:
+    """Hash of the venue's ledger columns, mark and funding state, and every book's tape."""
+    h = hashlib.sha256()
+    for array in (venue.mark.value, venue.mark.ema, venue.mark.basis, venue.funding.premium_sum,
+                  np.array([venue.funding.samples, venue.fees_collected])):
+        h.update(np.ascontiguousarray(array, dtype=float).tobytes())
+    led = venue.ledger
+    for column in ("wallet", "fees_paid", "position", "entry", "margin", "leverage", "order_margin", "realized"):
+        h.update(np.ascontiguousarray(getattr(led, column)).tobytes())
+    for book in venue.books:
+        for column in (book.tape_time, book.tape_tick, book.tape_qty, book.tape_side, book.tape_taker,
+                       book.tape_maker, book.tape_cause):
+            h.update(bytes(column))
+    return h.hexdigest()
+
+
+def replay(scenario: Scenario, seed: int, calls: list[Call]) -> tuple[float, Any]:
+    """Replay ``calls`` into the venue of a freshly built model; returns (wall seconds, venue)."""
+    venue = MarketModel(scenario, rng=seed).venue
+    bound = [(getattr(venue, name), args, kwargs) for name, args, kwargs in calls]
+    t0 = time.perf_counter()
+    for method, args, kwargs in bound:
+        method(*args, **kwargs)
+    return time.perf_counter() - t0, venue
+
+
+def venue_split(scenario: Scenario, seed: int = 1) -> dict[str, Any]:
+    """Record one run of ``scenario`` and replay its venue calls alone.
+
+    Returns the replay's wall time (``venue_s``), the number of calls and the
+    kernels used. The recorded run itself is slowed by the logging, so compare
+    ``venue_s`` with a plain run's wall time measured separately.
+
+    Raises:
+        RuntimeError: the replay fails or does not end in the recorded state.
+    """
+    model = MarketModel(scenario, rng=seed)
+    calls = record_calls(model)
+    model.run()
+    expected = venue_digest(model.venue)
+    kernels = model.venue.kernels
+    del model
+    lost = ("the replayed venue {}: some call on the venue was not recorded (see VENUE_CALLS), "
+            "or the venue reads state the calls do not carry")
+    try:
+        venue_s, venue = replay(scenario, seed, calls)
+    except Exception as exc:
+        raise RuntimeError(lost.format(f"failed ({type(exc).__name__}: {exc})")) from exc
+    if venue_digest(venue) != expected:
+        raise RuntimeError(lost.format("ended in another state than the recorded one"))
+    return {"venue_s": venue_s, "calls": len(calls), "kernels": kernels}
+
+
+def run_split(path: Path, whole_s: float, overrides: dict | None = None, seed: int = 1) -> dict[str, Any]:
+    """Print the split of one run of the scenario at ``path`` whose plain wall time was ``whole_s``."""
+    split = venue_split(load_scenario(path, overrides), seed)
+    share = split["venue_s"] / whole_s
+    print(f"  the venue alone (its {split['calls']:,} calls from the run replayed, {split['kernels']} kernels): "
+          f"{split['venue_s']:.1f} s wall, {share:.0%} of the run; agents, sentiment, spot and recording: "
+          f"{whole_s - split['venue_s']:.1f} s")
+    return {**split, "share": share}
