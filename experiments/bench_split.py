@@ -28,6 +28,9 @@ VENUE_CALLS = ("set_time", "begin_step", "end_step", "deposit", "deposit_many", 
                "market", "post_quotes", "liquidation_order", "cancel", "cancel_many", "cancel_all", "stop",
                "cancel_stop", "transfer")
 """The venue's methods that change its state; a call of one from outside the venue is recorded."""
+VENUE_QUERIES = ("fund_equity", "last_price", "last_prices", "mid_price", "mids", "money_total", "open_orders",
+                 "resolve", "resting_count", "start_price")
+"""Its other public methods, which only read (``resolve`` acts only on what earlier calls left due)."""
 
 Call = tuple[str, tuple, dict]
 
@@ -47,7 +50,7 @@ def record_calls(model: MarketModel) -> list[Call]:
 
         def logged(*args, _method=method, _name=name, **kwargs):
             if depth[0] == 0:
-                log.append((_name, tuple(_frozen(a) for a in args), kwargs))
+                log.append((_name, tuple(_frozen(a) for a in args), {k: _frozen(v) for k, v in kwargs.items()}))
             depth[0] += 1
             try:
                 return _method(*args, **kwargs)
@@ -59,11 +62,19 @@ def record_calls(model: MarketModel) -> list[Call]:
 
 
 def venue_digest(venue) -> str:
-    """Hash of the venue's ledger columns, mark and funding state, and every book's tape."""
+    """Hash of the venue's state: ledger columns, mark and funding, counters, resting orders, stops,
+    liquidation watches and every book's tape."""
     h = hashlib.sha256()
-    for array in (venue.mark.value, venue.mark.ema, venue.mark.basis, venue.funding.premium_sum,
-                  np.array([venue.funding.samples, venue.fees_collected])):
+    for array in (venue.mark.value, venue.mark.ema, venue.mark.basis, venue.funding.premium_sum, venue.liq_usd,
+                  venue.stops_fired,
+                  [venue.funding.samples, venue.fees_collected, venue.deposits, venue.orders_received,
+                   venue.cancels_received]):
         h.update(np.ascontiguousarray(array, dtype=float).tobytes())
+    h.update(repr(sorted(venue.rejections.items())).encode())
+    for a, book in enumerate(venue.books):
+        h.update(repr([book.resting(side) for side in (1, -1)]).encode())
+        h.update(repr(sorted(venue.stops[a].stops.items())).encode())
+        h.update(repr(venue.watch[a].live()).encode())
     led = venue.ledger
     for column in ("wallet", "fees_paid", "position", "entry", "margin", "leverage", "order_margin", "realized"):
         h.update(np.ascontiguousarray(getattr(led, column)).tobytes())
@@ -78,7 +89,9 @@ def replay(scenario: Scenario, seed: int, calls: list[Call]) -> tuple[float, Any
     """Replay ``calls`` into the venue of a freshly built model; returns (wall seconds, venue)."""
     venue = MarketModel(scenario, rng=seed).venue
     bound = [(getattr(venue, name), args, kwargs) for name, args, kwargs in calls]
-    gc.freeze()  # the log's millions of objects are the measurement's, not the run's: keep the collector off them
+    # The log's millions of objects are the measurement's, not the run's: keep the collector off them
+    # (unfreeze also releases anything frozen before; nothing in the project freezes).
+    gc.freeze()
     try:
         t0 = time.perf_counter()
         for method, args, kwargs in bound:
@@ -116,7 +129,10 @@ def venue_split(scenario: Scenario, seed: int = 1) -> dict[str, Any]:
 
 
 def run_split(path: Path, whole_s: float, overrides: dict | None = None, seed: int = 1) -> dict[str, Any]:
-    """Print the split of one run of the scenario at ``path`` whose plain wall time was ``whole_s``."""
+    """Print the split of one run of the scenario at ``path`` whose plain wall time was ``whole_s``.
+
+    The venue's time is measured by the replay; the rest is ``whole_s`` minus it.
+    """
     split = venue_split(load_scenario(path, overrides), seed)
     share = split["venue_s"] / whole_s
     print(f"  the venue alone (its {split['calls']:,} calls from the run replayed, {split['kernels']} kernels): "

@@ -137,6 +137,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.scaling:
         from experiments.bench_scaling import run_scaling
 
+        if args.split:
+            raise UsageError("--split splits the end-to-end run; it does not apply to --scaling")
+
         run_scaling(Path(args.out), quick=args.quick)
         return 0
     from experiments.bench import run_bench

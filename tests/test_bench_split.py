@@ -10,7 +10,9 @@ from __future__ import annotations
 import pytest
 
 from agents.exchange.book import OrderError
-from experiments.bench_split import record_calls, replay, run_split, venue_digest
+from agents.exchange.venue import OrderBookAgent
+from experiments.bench_split import VENUE_CALLS, VENUE_QUERIES, record_calls, replay, run_split, venue_digest
+from experiments.cli import main
 from model.market import MarketModel
 from model.scenario import load_scenario
 from tests.conftest import SCENARIOS
@@ -44,6 +46,35 @@ def test_a_lost_call_changes_the_replayed_state(recorded, name):
     i = next(i for i, (called, _, _) in enumerate(calls) if called == name)
     _, replayed = replay(scenario, 3, calls[:i] + calls[i + 1:])
     assert venue_digest(replayed) != venue_digest(venue)
+
+
+def test_every_public_venue_method_is_recorded_or_only_reads():
+    own = {name for cls in OrderBookAgent.__mro__ if cls.__module__.startswith("agents.exchange")
+           for name, value in vars(cls).items() if callable(value) and not name.startswith("_")}
+    assert own == set(VENUE_CALLS) | set(VENUE_QUERIES)
+    assert not set(VENUE_CALLS) & set(VENUE_QUERIES)
+
+
+@pytest.mark.parametrize("name", ["cancel_stop", "stop"])
+def test_the_digest_sees_resting_stops(recorded, name):
+    scenario, venue, calls = recorded
+    i = max(i for i, (called, _, _) in enumerate(calls) if called == name)  # the last: nothing else need change
+    _, replayed = replay(scenario, 3, calls[:i] + calls[i + 1:])
+    assert venue_digest(replayed) != venue_digest(venue)
+
+
+def test_split_refuses_a_replay_that_ends_elsewhere(monkeypatch):
+    import experiments.bench_split as split
+
+    other = MarketModel(load_scenario(SCENARIOS / "calm.yaml", {"duration": "2m"}), rng=99).venue
+    monkeypatch.setattr(split, "replay", lambda scenario, seed, calls: (0.0, other))
+    with pytest.raises(RuntimeError, match="ended in another state"):
+        split.venue_split(load_scenario(SCENARIOS / "calm.yaml", {"duration": "2m"}))
+
+
+def test_split_does_not_apply_to_scaling(capsys):
+    assert main(["bench", "--scaling", "--split"]) == 2
+    assert "--split" in capsys.readouterr().err
 
 
 def test_split_refuses_a_replay_that_fails(monkeypatch):

@@ -105,3 +105,11 @@ def test_row_sums_equal_numpys_bit_for_bit(a: np.ndarray) -> None:
     nan = np.isnan(ref)
     assert np.array_equal(np.isnan(fast), nan)
     assert fast[~nan].tobytes() == ref[~nan].tobytes()  # bit for bit: signed zeros included
+
+
+def test_row_sums_on_large_fortran_and_strided_arrays() -> None:
+    rng = np.random.default_rng(0)
+    big = rng.standard_normal((50_000, 7)) * 10.0 ** rng.integers(-8, 8, (50_000, 7))
+    big[rng.random(big.shape) < 0.2] = -0.0
+    for a in (big[:, :3], np.asfortranarray(big[:, :5]), big[::3, ::2], big[:, 1:7]):
+        assert row_sums(a).tobytes() == a.sum(axis=1).tobytes()

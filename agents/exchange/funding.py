@@ -41,7 +41,9 @@ def median3(x: float, y: float, z: float) -> float:
     """``max(min(x, y), min(max(x, y), z))``, the median of three, for floats without builtin calls.
 
     ``z`` is clamped to ``[min(x, y), max(x, y)]``; a NaN ``z`` gives the upper
-    end, as the builtin form does. This runs several times per simulated second.
+    end, as the builtin form does. Equal to the builtin form for ``x`` and ``y``
+    not NaN and not a pair of zeros of opposite sign (prices, here). This runs
+    several times per simulated second.
     """
     lo, hi = (x, y) if x <= y else (y, x)
     return lo if z < lo else (z if z < hi else hi)
