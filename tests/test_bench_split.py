@@ -35,7 +35,7 @@ def test_replayed_calls_rebuild_the_venue_exactly(recorded):
     assert {"begin_step", "end_step", "limit", "market", "post_quotes", "cancel_many", "cancel"} <= names
     # Only outside calls are logged: the venue's own orders (stops, liquidations) are not.
     assert sum(name in ("limit", "market", "post_quotes") for name, _, _ in calls) < venue.orders_received
-    _, replayed = replay(scenario, 3, calls)
+    replayed = replay(scenario, 3, calls).venue
     assert venue_digest(replayed) == venue_digest(venue)
     assert replayed.orders_received == venue.orders_received and replayed.fees_collected == venue.fees_collected
 
@@ -44,7 +44,7 @@ def test_replayed_calls_rebuild_the_venue_exactly(recorded):
 def test_a_lost_call_changes_the_replayed_state(recorded, name):
     scenario, venue, calls = recorded
     i = next(i for i, (called, _, _) in enumerate(calls) if called == name)
-    _, replayed = replay(scenario, 3, calls[:i] + calls[i + 1:])
+    replayed = replay(scenario, 3, calls[:i] + calls[i + 1:]).venue
     assert venue_digest(replayed) != venue_digest(venue)
 
 
@@ -59,7 +59,7 @@ def test_every_public_venue_method_is_recorded_or_only_reads():
 def test_the_digest_sees_resting_stops(recorded, name):
     scenario, venue, calls = recorded
     i = max(i for i, (called, _, _) in enumerate(calls) if called == name)  # the last: nothing else need change
-    _, replayed = replay(scenario, 3, calls[:i] + calls[i + 1:])
+    replayed = replay(scenario, 3, calls[:i] + calls[i + 1:]).venue
     assert venue_digest(replayed) != venue_digest(venue)
 
 
@@ -67,7 +67,7 @@ def test_split_refuses_a_replay_that_ends_elsewhere(monkeypatch):
     import experiments.bench_split as split
 
     other = MarketModel(load_scenario(SCENARIOS / "calm.yaml", {"duration": "2m"}), rng=99).venue
-    monkeypatch.setattr(split, "replay", lambda scenario, seed, calls: (0.0, other))
+    monkeypatch.setattr(split, "replay", lambda scenario, seed, calls, per_method=False: split.Replay(0.0, other, {}))
     with pytest.raises(RuntimeError, match="ended in another state"):
         split.venue_split(load_scenario(SCENARIOS / "calm.yaml", {"duration": "2m"}))
 
@@ -88,8 +88,19 @@ def test_split_refuses_a_replay_that_fails(monkeypatch):
         split.venue_split(load_scenario(SCENARIOS / "calm.yaml", {"duration": "2m"}))
 
 
-def test_run_split_prints_the_venue_share(capsys):
+def test_run_split_prints_the_venue_share_and_its_methods(capsys):
     split = run_split(SCENARIOS / "calm.yaml", whole_s=1e6, overrides={"duration": "10m"})
     out = capsys.readouterr().out
-    assert "the venue alone" in out and f"{split['calls']:,} calls" in out
+    assert "the venue alone" in out and f"{split['calls']:,} calls" in out and "by method" in out
     assert split["calls"] > 600 and 0 < split["share"] < 1e-3
+    by_method = split["by_method"]
+    assert sum(n for n, _ in by_method.values()) == split["calls"]
+    assert by_method["begin_step"][0] == by_method["end_step"][0] == 600  # ten minutes of one-second steps
+    assert all(t > 0 for _, t in by_method.values())
+
+
+def test_a_timed_replay_ends_in_the_same_state(recorded):
+    scenario, venue, calls = recorded
+    timed = replay(scenario, 3, calls, per_method=True)
+    assert venue_digest(timed.venue) == venue_digest(venue)
+    assert set(timed.by_method) == set(VENUE_CALLS) and timed.by_method["market"] > 0
