@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import pickle
 import time
 from collections import Counter
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from agents.exchange.audit import venue_state
 from model.market import MarketModel
 from model.scenario import Scenario, load_scenario
 
@@ -63,27 +65,8 @@ def record_calls(model: MarketModel) -> list[Call]:
 
 
 def venue_digest(venue) -> str:
-    """Hash of the venue's state: ledger columns, mark and funding, counters, resting orders, stops,
-    liquidation watches and every book's tape."""
-    h = hashlib.sha256()
-    for array in (venue.mark.value, venue.mark.ema, venue.mark.basis, venue.funding.premium_sum, venue.liq_usd,
-                  venue.stops_fired,
-                  [venue.funding.samples, venue.fees_collected, venue.deposits, venue.orders_received,
-                   venue.cancels_received]):
-        h.update(np.ascontiguousarray(array, dtype=float).tobytes())
-    h.update(repr(sorted(venue.rejections.items())).encode())
-    for a, book in enumerate(venue.books):
-        h.update(repr([book.resting(side) for side in (1, -1)]).encode())
-        h.update(repr(sorted(venue.stops[a].stops.items())).encode())
-        h.update(repr(venue.watch[a].live()).encode())
-    led = venue.ledger
-    for column in ("wallet", "fees_paid", "position", "entry", "margin", "leverage", "order_margin", "realized"):
-        h.update(np.ascontiguousarray(getattr(led, column)).tobytes())
-    for book in venue.books:
-        for column in (book.tape_time, book.tape_tick, book.tape_qty, book.tape_side, book.tape_taker,
-                       book.tape_maker, book.tape_cause):
-            h.update(bytes(column))
-    return h.hexdigest()
+    """Hash of everything observable about the venue (`agents.exchange.audit.venue_state`)."""
+    return hashlib.sha256(pickle.dumps(venue_state(venue), protocol=5)).hexdigest()
 
 
 class Replay(NamedTuple):

@@ -10,7 +10,7 @@ import mesa
 import numpy as np
 import pytest
 
-from agents.exchange.audit import venue_violations
+from agents.exchange.audit import venue_state, venue_violations
 from agents.exchange.book import BUY, SELL
 from agents.exchange.venue import AssetRules, OrderBookAgent, VenueRules
 
@@ -179,13 +179,6 @@ def test_fund_unwinds_at_most_fund_unwind_usd_per_step():
         assert venue.ledger.position[venue.fund, 0] - before == int(1000.0 / mark)
     assert venue.ledger.position[venue.fund, 0] == -100 + 9 + 8 + 8   # marks 109.6, then 120.0
     assert venue_violations(venue) == []
-
-
-def venue_state(venue: OrderBookAgent) -> tuple:
-    """Everything a batch of orders can change, for comparing two venues."""
-    led, book = venue.ledger, venue.books[0]
-    return (book.resting(BUY), book.resting(SELL), led.order_margin.tolist(), dict(venue.rejections),
-            venue.orders_received, venue.cancels_received, venue.open_orders(MM, 0))
 
 
 def test_post_quotes_and_cancel_many_do_what_one_call_per_order_does():

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from agents.exchange.audit import venue_violations
+from agents.exchange.audit import venue_state, venue_violations
 from agents.exchange.book import BUY, SELL
 from agents.exchange.margin import TierTable
 from agents.exchange.native import BUILT, ENV_VAR
@@ -64,18 +64,6 @@ def make_venue(kind: str, band: float = 0.05) -> OrderBookAgent:
             venue.set_leverage(acct, asset, (20.0, 50.0, 10.0, 5.0, 2.0)[acct - 1])
     venue.set_leverage(MAKER, 0, 3.0)
     return venue
-
-
-def state(venue: OrderBookAgent) -> tuple:
-    """Everything observable about a venue, for comparing two."""
-    books = tuple((b.resting(BUY), b.resting(SELL), b.n_fills, tuple(b.tape_tick), tuple(b.tape_qty),
-                   tuple(b.tape_cause), tuple(b.tape_maker), tuple(b.tape_taker)) for b in venue.books)
-    registry = tuple(({oid: (acct, float(per_lot).hex(), ro) for oid, (acct, per_lot, ro) in o.items()},
-                      {a: sorted(s) for a, s in by.items()}, {a: sorted(s) for a, s in ro_ids.items()})
-                     for o, by, ro_ids in zip(venue._order_owner, venue._by_account, venue._reduce_only))
-    return (books, registry, dict(venue.rejections), venue.orders_received, venue.cancels_received,
-            venue.fees_collected, venue.last_tick, venue.liq_usd.tolist(), venue.stops_fired.tolist(),
-            {k: list(v) for k, v in venue.transfers.items()}, venue.mark.value.tolist())
 
 
 @pytest.mark.skipif(not BUILT, reason="compiled kernels not built")
@@ -166,7 +154,7 @@ class VenueKernelsAgree(RuleBasedStateMachine):
         for name in COLUMNS:
             np.testing.assert_array_equal(getattr(self.py.ledger, name), getattr(self.nat.ledger, name), err_msg=name,
                                           strict=True)
-        assert state(self.py) == state(self.nat)
+        assert venue_state(self.py) == venue_state(self.nat)
         for a in (0, 1):
             assert self.py.watch[a].sizes == self.nat.watch[a].sizes
             assert self.py.watch[a].live() == self.nat.watch[a].live()
@@ -219,6 +207,6 @@ def test_odd_orders_go_alike_on_both(calls) -> None:
             except Exception as exc:  # noqa: BLE001 - the point is that both go the same way
                 outcomes.append((type(exc).__name__, str(exc)))
         assert outcomes[0] == outcomes[1], (op, outcomes)
-        assert state(venues[0]) == state(venues[1])
+        assert venue_state(venues[0]) == venue_state(venues[1])
     for name in COLUMNS:
         np.testing.assert_array_equal(getattr(venues[0].ledger, name), getattr(venues[1].ledger, name), strict=True)

@@ -5,6 +5,10 @@
 * Positions net to zero per asset.
 * No book is crossed at rest.
 * Reserved order margin is never negative.
+
+`venue_state` is everything observable about a venue, for telling whether two
+venues are in the same state (the compiled and the Python kernels in the
+tests; a replayed venue and the recorded one in `experiments.bench_split`).
 """
 
 from __future__ import annotations
@@ -42,3 +46,29 @@ def assert_venue_ok(venue) -> None:
     problems = venue_violations(venue)
     if problems:
         raise InvariantError("; ".join(problems))
+
+
+def venue_state(venue) -> dict:
+    """Everything observable about a venue, as plain values that compare (and pickle) exactly.
+
+    Numeric columns are their raw bytes, so equal means equal to the last bit
+    (signed zeros and NaN included); sets are sorted.
+    """
+    led = venue.ledger
+    books = [(b.resting(1), b.resting(-1), b.n_fills,
+              [bytes(c) for c in (b.tape_time, b.tape_tick, b.tape_qty, b.tape_side, b.tape_taker, b.tape_maker,
+                                  b.tape_cause)]) for b in venue.books]
+    registry = [({oid: (acct, float(per_lot).hex(), ro) for oid, (acct, per_lot, ro) in owner.items()},
+                 {a: sorted(ids) for a, ids in by.items()}, {a: sorted(ids) for a, ids in ro_ids.items()})
+                for owner, by, ro_ids in zip(venue._order_owner, venue._by_account, venue._reduce_only)]
+    arrays = {name: np.ascontiguousarray(a).tobytes() for name, a in (
+        *((c, getattr(led, c)) for c in ("wallet", "fees_paid", "position", "entry", "margin", "leverage",
+                                         "order_margin", "realized")),
+        ("liq_usd", venue.liq_usd), ("stops_fired", venue.stops_fired), ("mark", venue.mark.value),
+        ("mark_ema", venue.mark.ema), ("mark_basis", venue.mark.basis), ("premium_sum", venue.funding.premium_sum))}
+    return {"books": books, "registry": registry, "arrays": arrays, "rejections": dict(venue.rejections),
+            "counters": (venue.orders_received, venue.cancels_received, venue.funding.samples),
+            "money": (float(venue.fees_collected).hex(), float(venue.deposits).hex()),
+            "last_tick": list(venue.last_tick), "transfers": {k: list(v) for k, v in venue.transfers.items()},
+            "stops": [sorted(book.stops.items()) for book in venue.stops],
+            "watches": [(w.sizes, w.live()) for w in venue.watch]}
