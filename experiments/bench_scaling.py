@@ -10,7 +10,9 @@ Four measurements, each a curve of wall-clock seconds on this machine:
   never acts (rate 0); the extra wall time should stay small;
 * **hours**: the same scenario for 1, 2 and 4 simulated hours (linear is right);
 * **jobs**: a 16-run sweep (``tests/data/sweep16.yaml``) with ``--jobs 1`` and
-  ``--jobs 2``; the speed-up on two cores.
+  ``--jobs 2``; the speed-up on two cores. The two alternate three times and
+  each keeps its median, so a slow minute of a noisy machine does not decide
+  the ratio, and a drift over the measurement slows both alike.
 
 The table goes to ``scaling.csv`` and the curves to ``scaling.png`` in the
 output folder, and both are printed with the command that reproduces them.
@@ -19,6 +21,7 @@ output folder, and both are printed with the command that reproduces them.
 from __future__ import annotations
 
 import copy
+import statistics
 import tempfile
 import time
 from operator import itemgetter
@@ -32,6 +35,7 @@ from model.scenario import load_scenario_data, validate_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 # The keys of a distribution that carry its scale (all of them move together).
+_SWEEP_PAIRS = 3  # alternating 1-job and 2-job sweeps; each keeps its median
 _SCALE_KEYS = ("value", "median", "mean", "std", "low", "high", "scale", "min", "max")
 
 
@@ -107,9 +111,18 @@ def measure(scenario: Path, hours: float = 1.0, factors: tuple[int, ...] = (1, 4
     for h in hour_points:
         rows.append({"curve": "hours", "x": h, **timed({**base, "duration": f"{h}h"}, scenario)})
     if sweep is not None:
-        for j in (1, 2):
-            rows.append({"curve": "jobs", "x": j, "wall_s": sweep_wall(sweep, j), "orders": None, "traders": None})
+        rows += jobs_rows(sweep)
     return pd.DataFrame(rows)
+
+
+def jobs_rows(sweep: Path, pairs: int = _SWEEP_PAIRS) -> list[dict]:
+    """The jobs curve: the sweep at 1 and 2 jobs, alternating ``pairs`` times; each point is its median."""
+    walls: dict[int, list[float]] = {1: [], 2: []}
+    for _ in range(pairs):
+        for j, w in walls.items():
+            w.append(sweep_wall(sweep, j))
+    return [{"curve": "jobs", "x": j, "wall_s": statistics.median(w), "orders": None, "traders": None}
+            for j, w in walls.items()]
 
 
 def verdicts(table: pd.DataFrame) -> dict[str, float]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
+from experiments import bench_scaling
 from experiments.bench_scaling import scale_param, scaled_population, verdicts, with_idle_traders
 from model.scenario import load_scenario_data, validate_scenario
 from tests.conftest import SCENARIOS
@@ -49,3 +52,17 @@ def test_verdicts_are_the_ratios_the_targets_name():
     assert v["wall 16x traders / 1x"] == pytest.approx(1.5)
     assert v["extra wall with 10x idle traders"] == pytest.approx(0.1)
     assert v["sweep speed-up, 2 jobs"] == pytest.approx(1.875)
+
+
+def test_jobs_alternate_and_keep_the_median(monkeypatch):
+    calls = []
+    walls = iter([30.0, 16.0, 40.0, 17.0, 31.0, 25.0])  # a slow minute hits the second pair
+
+    def fake_wall(path, jobs):
+        calls.append(jobs)
+        return next(walls)
+
+    monkeypatch.setattr(bench_scaling, "sweep_wall", fake_wall)
+    rows = bench_scaling.jobs_rows(Path("sweep.yaml"), pairs=3)
+    assert calls == [1, 2, 1, 2, 1, 2]
+    assert [(r["x"], r["wall_s"]) for r in rows] == [(1, 31.0), (2, 17.0)]
