@@ -189,6 +189,11 @@ TestVenueKernelsAgreeNarrowBand = VenueKernelsAgreeNarrowBand.TestCase
     [("limit", (1, -1, BUY, 990, 1))], [("limit", (1, 0, BUY, 990, 2**70))], [("market", (1, 0, SELL, 2**70))],
     [("post_quotes", (MAKER, 0, [(1.0, 990, 2.5)]))], [("post_quotes", (MAKER, 0, [(BUY, 990, 2), (BUY, 0, 2)]))],
     [("cancel_many", (0, "iter", (1, 2, 999)))],
+    # Plain ints the book refuses (side, lots, tick, time in force), and a float id: the C paths hand them back.
+    [("post_quotes", (MAKER, 0, [(2, 990, 2)]))], [("post_quotes", (MAKER, 0, [(BUY, 990, 0)]))],
+    [("post_quotes", (MAKER, 0, [(BUY, 2**60, 1)]))], [("limit", (1, 0, BUY, 990, 1, "FOK"))],
+    [("limit", (1, 0, BUY, 0, 1))], [("limit", (1, 0, BUY, 990, 2**41))], [("market", (1, 0, BUY, 2**41))],
+    [("cancel", (0, 1.0))], [("cancel", (0, 1.5))], [("cancel_many", (0, "iter", (1.0, 2.0)))],
     [("set_leverage", (1, 0, 0.0)), ("limit", (1, 0, BUY, 990, 1)), ("market", (1, 0, BUY, 1))],
     [("set_leverage", (1, 0, float("nan"))), ("limit", (1, 0, BUY, 990, 1))],
 ], ids=lambda calls: "+".join(op for op, _ in calls))

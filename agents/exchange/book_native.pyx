@@ -17,7 +17,9 @@ Layout: each side is a ``std::map`` from tick to level (resting lots and a FIFO
 ``std::unordered_map`` from id to (side, tick, lots, owner). As in the Python
 book, a cancelled id stays in its level's queue until matching reaches it and
 skips it. The tape is the same seven typed `array.array` columns, appended to
-in place.
+in place. ``book_native.pxd`` declares the class's C methods for the compiled venue
+(`agents.exchange.venue_native`), which places, finds and cancels orders without a
+Python call, and places an order that only rests without a `Match`.
 
 Build: ``pip install -e .`` compiles it when a C++ compiler is present (it is
 optional; without it the pure-Python book is used). See `agents.exchange.native`.
@@ -26,9 +28,6 @@ optional; without it the pure-Python book is used). See `agents.exchange.native`
 from cpython cimport array
 from cpython.ref cimport PyObject
 from cython.operator cimport dereference as deref, preincrement as inc
-from libcpp.deque cimport deque
-from libcpp.map cimport map as cmap
-from libcpp.unordered_map cimport unordered_map
 from libc.math cimport INFINITY, fabs, floor
 
 import numpy as np
@@ -36,19 +35,9 @@ import numpy as np
 from agents.exchange.book import (BUY, MAX_LOTS, MAX_OWNER, MAX_TICK, MIN_OWNER, SELL, TIFS, Match, OrderError,
                                   check_qty, checked_order, checked_sizes, new_tape, price_to_tick)
 
-ctypedef long long i64
+# The structs, the class's fields and its C methods are declared in book_native.pxd.
 
-
-cdef struct Order:
-    i64 tick
-    i64 qty
-    i64 owner
-    int side
-
-
-cdef struct Level:
-    i64 qty
-    deque[i64] ids
+cdef i64 _MAX_LOTS = MAX_LOTS, _MAX_TICK = MAX_TICK
 
 
 cdef tuple _NONE = ()
@@ -81,19 +70,13 @@ cdef inline bint _add_to_bands(i64 tick, i64 qty, double mid, double widest, dou
     return True
 
 
+cdef bint plain_order(int side, i64 tick, i64 qty) noexcept:
+    """Whether an order's side, tick and lots are ones `submit_limit` takes without `checked_order`."""
+    return (side == 1 or side == -1) and 0 < qty <= _MAX_LOTS and 0 < tick <= _MAX_TICK
+
+
 cdef class NativeLimitOrderBook:
     """Continuous double auction with price-time priority for one asset (compiled)."""
-
-    cdef readonly str asset
-    cdef readonly double tick_size, lot_size
-    cdef public double time
-    cdef public int cause
-    cdef readonly array.array tape_time, tape_tick, tape_qty, tape_side, tape_taker, tape_maker, tape_cause
-    cdef readonly object resting_ids  # a RestingIds view
-    cdef cmap[i64, Level] _bids
-    cdef cmap[i64, Level] _asks
-    cdef unordered_map[i64, Order] _orders
-    cdef i64 _next_id
 
     def __init__(self, tick_size: float, lot_size: float, asset: str = "BTC") -> None:
         self.tick_size, self.lot_size = checked_sizes(tick_size, lot_size)
@@ -106,16 +89,30 @@ cdef class NativeLimitOrderBook:
          self.tape_cause) = new_tape()
 
     # ----------------------------------------------------------------- queries
-    cdef inline cmap[i64, Level]* _side(self, int side):
+    cdef cmap[i64, Level]* _side(self, int side):
         return &self._bids if side == 1 else &self._asks
 
     def best_bid(self):
         """Best bid tick, or None if there are no bids."""
-        return None if self._bids.empty() else deref(self._bids.rbegin()).first
+        cdef i64 tick
+        return tick if self._touch(1, &tick) else None
 
     def best_ask(self):
         """Best ask tick, or None if there are no asks."""
-        return None if self._asks.empty() else deref(self._asks.begin()).first
+        cdef i64 tick
+        return tick if self._touch(-1, &tick) else None
+
+    cdef bint _touch(self, int side, i64* tick) noexcept:
+        """The best bid (``side`` 1) or ask (-1) in ``tick``; False if that side is empty."""
+        if side == 1:
+            if self._bids.empty():
+                return False
+            tick[0] = deref(self._bids.rbegin()).first
+        else:
+            if self._asks.empty():
+                return False
+            tick[0] = deref(self._asks.begin()).first
+        return True
 
     def mid(self):
         """Mid price (not ticks), or None unless both sides are present."""
@@ -267,22 +264,29 @@ cdef class NativeLimitOrderBook:
         """Submit a limit order (see `LimitOrderBook.submit_limit`)."""
         if not (_plain(owner, side, qty) and type(tick) is int and 0 < tick <= MAX_TICK and tif in TIFS):
             owner, side, qty, tick = checked_order(owner, side, qty, tick, tif)
-        cdef int s = 1 if side == BUY else -1
-        cdef i64 t = tick, q = qty, own = owner
-        cdef bint crosses
-        if s == 1:
-            crosses = not self._asks.empty() and deref(self._asks.begin()).first <= t
-        else:
-            crosses = not self._bids.empty() and deref(self._bids.rbegin()).first >= t
-        if not crosses:
-            return Match(_NONE, None if tif == "IOC" else self._rest(own, s, t, q))
-        if tif == "POST":
+        return self._submit(owner, 1 if side == BUY else -1, tick, qty,
+                            TIF_POST if tif == "POST" else TIF_IOC if tif == "IOC" else TIF_GTC)
+
+    cdef bint _crosses(self, int side, i64 tick) noexcept:
+        """Whether a limit order at ``tick`` would trade at once."""
+        cdef i64 opp
+        return self._touch(-side, &opp) and (opp <= tick if side == 1 else opp >= tick)
+
+    cdef object _submit(self, i64 owner, int side, i64 tick, i64 qty, int tif):
+        """`submit_limit` for checked arguments (``side`` ±1, ``tif`` a ``TIF_*`` code)."""
+        if not self._crosses(side, tick):
+            return Match(_NONE, None if tif == TIF_IOC else self._rest(owner, side, tick, qty))
+        if tif == TIF_POST:
             return Match(rejected=True)
-        m = self._match(own, s, q, t, True)
-        cdef i64 rest = q - <i64>m.filled
-        if rest > 0 and tif != "IOC":
-            m.order_id = self._rest(own, s, t, rest)
+        m = self._match(owner, side, qty, tick, True)
+        cdef i64 rest = qty - <i64>m.filled
+        if rest > 0 and tif != TIF_IOC:
+            m.order_id = self._rest(owner, side, tick, rest)
         return m
+
+    cdef i64 _post(self, i64 owner, int side, i64 tick, i64 qty):
+        """A post-only order for checked arguments: its id if it rests, -1 if it would cross (rejected)."""
+        return -1 if self._crosses(side, tick) else self._rest(owner, side, tick, qty)
 
     def submit_market(self, owner, side, qty):
         """Submit a market order; whatever the book cannot fill is cancelled."""
@@ -295,12 +299,16 @@ cdef class NativeLimitOrderBook:
         cdef i64 oid
         if not self._find(order_id, &oid):
             raise OrderError(f"{self.asset}: unknown order id {order_id}")
+        return self._cancel(oid)
+
+    cdef i64 _cancel(self, i64 oid) except -1:
+        """`cancel` of an id that rests."""
         cdef Order o = self._orders[oid]
         self._orders.erase(oid)
         cdef cmap[i64, Level]* lv = self._side(o.side)
         cdef cmap[i64, Level].iterator found = lv.find(o.tick)
         if found == lv.end():
-            raise RuntimeError(f"{self.asset}: order {order_id} rests at a level the book does not have")
+            raise RuntimeError(f"{self.asset}: order {oid} rests at a level the book does not have")
         cdef Level* lev = &deref(found).second
         lev.qty -= o.qty
         if lev.qty == 0:

@@ -14,8 +14,9 @@ liquidation-watch upkeep after a position changes (``_after_position_change``,
 with the liquidation price of `agents.exchange.margin.liquidation_price_one`).
 
 They work on the venue's own state (its dicts of resting orders, its ledger
-through the compiled `LedgerKernel`, its books and watches), so everything
-else in the venue is unchanged, and they do the same double-precision
+through the compiled `LedgerKernel`, its books through the C methods of
+`NativeLimitOrderBook` declared in ``book_native.pxd``, its watches), so
+everything else in the venue is unchanged, and they do the same double-precision
 operations in the same order as the Python methods, which stay the reference:
 a venue with them gives bit-identical results (tests/test_native.py and
 tests/test_venue_kernels.py). Orders whose numbers are not plain ints in range
@@ -29,6 +30,7 @@ from cpython.long cimport PyLong_AsLongLongAndOverflow
 from libc.math cimport NAN, fabs, floor, isfinite
 
 from agents.exchange.accounts_native cimport LedgerKernel
+from agents.exchange.book_native cimport TIF_GTC, TIF_IOC, TIF_POST, NativeLimitOrderBook, plain_order
 
 from agents.exchange.cascades import FORCED, TRADER
 
@@ -77,8 +79,8 @@ cdef inline double _ieee_div(double a, double b) noexcept:
     return a / b
 
 
-cdef bint _c_reserve(object v, LedgerKernel k, i64 account, Py_ssize_t asset, int side, i64 lots, i64 tick,
-                     double* per_lot_out) except -1:
+cdef bint _c_reserve(object v, LedgerKernel k, NativeLimitOrderBook book, i64 account, Py_ssize_t asset, int side,
+                     i64 lots, i64 tick, double* per_lot_out) except -1:
     """`OrderBookAgent._reserve`: whether the order is covered (its collateral per lot in ``per_lot_out``)."""
     cdef i64 pos = k.position[account, asset]
     cdef i64 apos = pos if pos >= 0 else -pos
@@ -86,7 +88,7 @@ cdef bint _c_reserve(object v, LedgerKernel k, i64 account, Py_ssize_t asset, in
     if opening <= 0:
         per_lot_out[0] = 0.0
         return True
-    cdef double price = <double>tick * <double>v.books[asset].tick_size
+    cdef double price = <double>tick * book.tick_size
     cdef double lev = k.leverage[account, asset], lot = k.lot[asset]
     cdef double notional, per_lot
     if account != v.fund:
@@ -155,7 +157,12 @@ cdef inline LedgerKernel _kernel(object v):
     return <LedgerKernel?>v.ledger.kernel
 
 
-cdef int _c_settle(object self, LedgerKernel k, Py_ssize_t a, i64 tk, i64 sd, object m, object cause) except -1:
+cdef inline NativeLimitOrderBook _book(object v, Py_ssize_t asset):
+    return <NativeLimitOrderBook?>v.books[asset]
+
+
+cdef int _c_settle(object self, LedgerKernel k, NativeLimitOrderBook book, Py_ssize_t a, i64 tk, i64 sd, object m,
+                   object cause) except -1:
     """`OrderBookAgent._settle`."""
     cdef i64 lots, tick, maker
     for oid, _maker, _tick, lots in m.cancelled:
@@ -163,15 +170,13 @@ cdef int _c_settle(object self, LedgerKernel k, Py_ssize_t a, i64 tk, i64 sd, ob
     fills = m.fills
     if not fills:
         return 0
-    book = self.books[a]
     cdef double lot = k.lot[a], tick_size = book.tick_size, price, notional, maker_fee, taker_fee
     cdef double maker_rate = self.maker_fee
     cdef double taker_rate = 0.0 if cause in _FORCED else self.taker_fee
-    resting = book.resting_ids
     for oid, maker, tick, lots in fills:
         price = <double>tick * tick_size
         notional = <double>lots * lot * price
-        _c_release(self, k, a, oid, lots, oid not in resting)
+        _c_release(self, k, a, oid, lots, book._orders.count(<i64>oid) == 0)
         maker_fee = notional * maker_rate
         taker_fee = notional * taker_rate
         k.fill(maker, a, -sd * lots, price, maker_fee)
@@ -213,7 +218,7 @@ def _reserve(self, account, asset, side, lots, tick):
     if not _plain(k, account, asset, side, tick, lots):
         return type(self)._reserve(self, account, asset, side, lots, tick)
     cdef double per_lot
-    return per_lot if _c_reserve(self, k, account, asset, side, lots, tick, &per_lot) else None
+    return per_lot if _c_reserve(self, k, _book(self, asset), account, asset, side, lots, tick, &per_lot) else None
 
 
 def _register(self, asset, account, order_id, per_lot, lots, reduce_only):
@@ -239,23 +244,27 @@ def post_quotes(self, account, asset, quotes):
     cdef Py_ssize_t a = asset
     cdef i64 acct = account
     cdef double per_lot
-    book = self.books[a]
-    submit = book.submit_limit
+    cdef NativeLimitOrderBook book = _book(self, a)
     cdef list ids = []
-    cdef i64 received = 0
+    cdef i64 received = 0, oid
     try:
         for side, tick, lots in quotes:
             received += 1  # counted before the order is looked at, as the Python method does
-            if not _c_reserve(self, k, acct, a, side, lots, tick, &per_lot):
+            if not _c_reserve(self, k, book, acct, a, side, lots, tick, &per_lot):
                 ids.append(None)
                 continue
             book.cause = _TRADER
-            m = submit(account, side, tick, lots, "POST")
-            if m.rejected:
+            if plain_order(side, tick, lots):
+                oid = book._post(acct, side, tick, lots)
+            else:  # the book checks the order and raises, as in the Python method
+                m = book.submit_limit(account, side, tick, lots, "POST")
+                oid = -1 if m.rejected else m.order_id
+            if oid < 0:
                 self.rejections["post_only_would_cross"] += 1
+                ids.append(None)
             else:
-                _c_register(self, k, a, acct, m.order_id, per_lot, lots, False)
-            ids.append(m.order_id)
+                _c_register(self, k, a, acct, oid, per_lot, lots, False)
+                ids.append(oid)
     finally:
         self.orders_received += received
     return ids
@@ -264,10 +273,11 @@ def post_quotes(self, account, asset, quotes):
 def cancel(self, asset, order_id):
     """Cancel a resting order; returns its remaining lots, or 0 if it is already gone."""
     self.cancels_received += 1
-    book = self.books[asset]
-    if order_id not in book.resting_ids:
+    cdef NativeLimitOrderBook book = _book(self, asset)
+    cdef i64 oid
+    if not book._find(order_id, &oid):
         return 0
-    lots = book.cancel(order_id)
+    lots = book._cancel(oid)
     _c_release(self, _kernel(self), asset, order_id, lots, True)
     return lots
 
@@ -276,20 +286,19 @@ def cancel_many(self, asset, order_ids):
     """Cancel several resting orders (each as `cancel`; ids already gone are skipped)."""
     cdef LedgerKernel k = _kernel(self)
     cdef Py_ssize_t a = asset
-    book = self.books[a]
-    resting, cancel = book.resting_ids, book.cancel
-    cdef i64 received = 0
+    cdef NativeLimitOrderBook book = _book(self, a)
+    cdef i64 received = 0, oid
     try:
         for order_id in order_ids:
             received += 1
-            if order_id in resting:
-                _c_release(self, k, a, order_id, cancel(order_id), True)
+            if book._find(order_id, &oid):
+                _c_release(self, k, a, order_id, book._cancel(oid), True)
     finally:
         self.cancels_received += received
 
 
 def _settle(self, asset, taker, side, m, cause):
-    _c_settle(self, _kernel(self), asset, taker, side, m, cause)
+    _c_settle(self, _kernel(self), _book(self, asset), asset, taker, side, m, cause)
 
 
 def limit(self, account, asset, side, tick, lots, tif="GTC", reduce_only=False, cause=_TRADER):
@@ -306,18 +315,22 @@ def limit(self, account, asset, side, tick, lots, tif="GTC", reduce_only=False, 
         if q == 0:
             self.rejections["reduce_only_nothing_to_reduce"] += 1
             return None
-    if not _c_reserve(self, k, acct, a, side, q, tick, &per_lot):
+    cdef NativeLimitOrderBook book = _book(self, a)
+    if not _c_reserve(self, k, book, acct, a, side, q, tick, &per_lot):
         return None
-    book = self.books[a]
     book.cause = cause
-    m = book.submit_limit(account, side, tick, q, tif)
+    cdef int code = TIF_GTC if tif == "GTC" else TIF_IOC if tif == "IOC" else TIF_POST if tif == "POST" else -1
+    if code >= 0 and plain_order(side, tick, q):
+        m = book._submit(acct, side, tick, q, code)
+    else:
+        m = book.submit_limit(account, side, tick, q, tif)
     if m.rejected:
         self.rejections["post_only_would_cross"] += 1
         return None
     oid = m.order_id
     if oid is not None:
         _c_register(self, k, a, acct, oid, per_lot, q - <i64>m.filled, reduce_only)
-    _c_settle(self, k, a, acct, side, m, cause)
+    _c_settle(self, k, book, a, acct, side, m, cause)
     if m.fills:
         self.resolve(asset)
     return oid
@@ -329,7 +342,7 @@ def market(self, account, asset, side, lots, cause=_TRADER, reduce_only=False):
     if not _plain(k, account, asset, side, 0, lots):
         return type(self).market(self, account, asset, side, lots, cause, reduce_only)
     cdef Py_ssize_t a = asset
-    cdef i64 acct = account, q = lots, guard, band_tick
+    cdef i64 acct = account, q = lots, guard, band_tick = 0  # 0: the band is out of the C range
     cdef int sd = side
     cdef double edge, per_lot
     self.orders_received += 1
@@ -337,26 +350,31 @@ def market(self, account, asset, side, lots, cause=_TRADER, reduce_only=False):
         q = _c_reducible(k, acct, a, sd, q)
         if q == 0:
             return 0
-    book = self.books[a]
-    opp = book.best_ask() if sd == 1 else book.best_bid()
-    if opp is None:
+    cdef NativeLimitOrderBook book = _book(self, a)
+    cdef i64 opp
+    if not book._touch(-sd, &opp):
         self.rejections["no_liquidity"] += 1
         return 0
     # A sell fills at the best bid or lower; a buy is checked at a price 1% through the touch.
-    guard = <i64>(<double><i64>opp * 1.01) if sd == 1 else <i64>opp
-    if not _c_reserve(self, k, acct, a, sd, q, guard, &per_lot):
+    guard = <i64>(<double>opp * 1.01) if sd == 1 else opp
+    if not _c_reserve(self, k, book, acct, a, sd, q, guard, &per_lot):
         return 0
     # Price protection: a market order is an IOC limit at the edge of the band around the mark.
     edge = <double>self.mark.value[a] * (1.0 + sd * <double>self.rules.market_band) / <double>book.tick_size
     if isfinite(edge) and fabs(edge) < 9.0e18:
         band_tick = <i64>edge if sd == 1 else -<i64>floor(-edge)  # Python's -edge // 1 is floor(-edge), exactly
-        band = band_tick if band_tick > 1 else 1
+        if band_tick < 1:
+            band_tick = 1
+        band = band_tick
     else:  # a mark that is not finite, or absurd: Python's own conversions, and their errors
         py_edge = float(edge)
         band = max(1, int(py_edge) if sd == 1 else -int(-py_edge // 1))
     book.cause = cause
-    m = book.submit_limit(account, side, band, q, "IOC")
-    _c_settle(self, k, a, acct, sd, m, cause)
+    if band_tick > 0 and plain_order(sd, band_tick, q):
+        m = book._submit(acct, sd, band_tick, q, TIF_IOC)
+    else:
+        m = book.submit_limit(account, side, band, q, "IOC")
+    _c_settle(self, k, book, a, acct, sd, m, cause)
     if m.fills:
         self.resolve(asset)
     return m.filled
