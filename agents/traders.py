@@ -25,10 +25,12 @@ from __future__ import annotations
 import math
 import weakref
 from collections import deque
+from types import MethodType
 
 import mesa
 
 from agents.exchange.book import BUY, SELL
+from agents.exchange.native import traders_native
 from model.sentiment import acted_on
 
 _MAX_RATIO = 3.0  # how far recent volatility may sway behaviour: at most threefold either way
@@ -216,6 +218,9 @@ class NoiseTrader(Trader):
         self.attention_horizon = attention_horizon
         self.attention_reference = attention_reference
         self.orders: deque[tuple[int, int]] = deque()
+        if type(self) is NoiseTrader and getattr(model.venue, "kernels", None) == "native":
+            # The same activation compiled (agents/traders_native.pyx); a subclass may override the helpers.
+            self.act = MethodType(traders_native.noise_act, self)
 
     def choose_side(self) -> int:
         """Buy or sell; sentiment tilts the odds."""

@@ -8,7 +8,8 @@ The compiled kernels are Cython modules beside their pure-Python originals (in
 * ``triggers_native``: `NativeLiquidationWatch`, the liquidation watch (`agents.exchange.triggers`);
 * ``venue_native``: the venue's per-order methods (margin checks, booking, settlement), which a
   venue on these kernels binds over its own (`agents.exchange.venue.OrderBookAgent`);
-* ``agents.ladder_native``: a market maker's ladder (`agents.market_maker.build_ladder`).
+* ``agents.ladder_native``: a market maker's ladder (`agents.market_maker.build_ladder`);
+* ``agents.traders_native``: a noise trader's activation (`agents.traders.NoiseTrader.act`).
 
 Each gives the same results as its original for the same calls (differential
 tests drive them side by side, and a whole scaled event is run on each), so
@@ -32,12 +33,13 @@ ENV_VAR = "SQUEEZE_NATIVE"
 KINDS = ("auto", "native", "python")
 # setup.py builds every agents/**/*_native.pyx; a test checks that these are the same modules.
 MODULES = ("agents.exchange.book_native", "agents.exchange.accounts_native", "agents.exchange.triggers_native",
-           "agents.exchange.venue_native", "agents.ladder_native")
+           "agents.exchange.venue_native", "agents.ladder_native", "agents.traders_native")
 
 
 # Sources a compiled module depends on besides its own .pyx (the declarations it cimports).
 _DEPENDS = {"agents.exchange.book_native": ("agents/exchange/book_native.pxd",),
-            "agents.exchange.venue_native": ("agents/exchange/accounts_native.pxd", "agents/exchange/book_native.pxd")}
+            "agents.exchange.venue_native": ("agents/exchange/accounts_native.pxd", "agents/exchange/book_native.pxd"),
+            "agents.traders_native": ("agents/exchange/book_native.pxd",)}
 _ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -53,8 +55,8 @@ def _load(name: str) -> ModuleType | None:
     """The compiled module ``name``, or None when it is not built or is stale (with a warning)."""
     try:
         module = importlib.import_module(name)
-    except ModuleNotFoundError as exc:  # not compiled: no C++ compiler at install time
-        if exc.name != name:
+    except ModuleNotFoundError as exc:  # not compiled (no C++ compiler at install time), or what it cimports is not
+        if exc.name != name and exc.name not in MODULES:
             raise
         return None
     if _stale(module):
@@ -84,6 +86,7 @@ LedgerKernel = _native("agents.exchange.accounts_native", "LedgerKernel")
 NativeLiquidationWatch = _native("agents.exchange.triggers_native", "NativeLiquidationWatch")
 venue_methods = _native("agents.exchange.venue_native")  # compiled methods, named in its METHODS
 ladder_native = _native("agents.ladder_native")
+traders_native = _native("agents.traders_native")
 
 
 def kernel_kind(kind: str | None = None) -> str:

@@ -1,0 +1,129 @@
+# cython: language_level=3, annotation_typing=False, cdivision=False
+"""A noise trader's activation compiled: `noise_act`, the same as
+`agents.traders.NoiseTrader.act`, which stays the reference.
+
+It draws the same random numbers from the model's `random.Random`, in the same
+order, as the Python method and its helpers do (``randrange``, ``random``,
+``expovariate`` and ``paretovariate`` are reproduced from the generator's own
+``random`` and ``getrandbits``, as CPython's `random` module computes them), and
+does the same double operations in the same order, so a run gives bit-identical
+results on either (tests/test_native.py runs a whole scaled event on both, and
+tests/test_traders_native.py compares single activations). A noise trader binds
+it over its ``act`` when its venue runs on the compiled kernels and its class is
+`NoiseTrader` itself (a subclass may override the helpers). Attention
+(``attention`` > 0) calls the Python `NoiseTrader.attentive`.
+"""
+
+from libc.math cimport copysign, fabs, log, pow
+
+from agents.exchange.book_native cimport NativeLimitOrderBook
+
+from agents.exchange.book import BUY, SELL
+
+ctypedef long long i64
+
+cdef double _TRUNC_LIMIT = 9.0e18  # below 2**63: a double this size still truncates to a C long long
+cdef int _BUY = BUY, _SELL = SELL
+
+
+cpdef Py_ssize_t randbelow(object rnd, Py_ssize_t n) except -1:
+    """``rnd.randrange(n)`` for ``n`` >= 1: ``random.Random._randbelow_with_getrandbits``."""
+    getrandbits = rnd.getrandbits
+    cdef int k = 0
+    cdef Py_ssize_t m = n
+    while m:  # n.bit_length()
+        k += 1
+        m >>= 1
+    cdef Py_ssize_t r = getrandbits(k)
+    while r >= n:
+        r = getrandbits(k)
+    return r
+
+
+cpdef double expovariate(object random) except? -1.0:
+    """``rnd.expovariate(1.0)``: ``-log(1.0 - random()) / 1.0``."""
+    return -log(1.0 - <double>random()) / 1.0
+
+
+cpdef double paretovariate(object random, double alpha) except? -1.0:
+    """``rnd.paretovariate(alpha)``: ``(1.0 - random()) ** (-1.0 / alpha)``."""
+    cdef double u = 1.0 - <double>random()
+    return pow(u, -1.0 / alpha)
+
+
+cpdef double acted_on(double s, double conviction) noexcept:
+    """`model.sentiment.acted_on`."""
+    if conviction == 0.0:
+        return s
+    cdef double excess = fabs(s) - conviction
+    return 0.0 if excess <= 0.0 else copysign(excess / (1.0 - conviction), s)
+
+
+cdef inline object _truncate(double x):
+    """``int(x)``: a C cast where it is exact, else Python's own conversion (and its errors)."""
+    if fabs(x) < _TRUNC_LIMIT:
+        return <i64>x
+    return int(x)
+
+
+def noise_act(self):
+    """`agents.traders.NoiseTrader.act`, compiled (bound as the trader's ``act``)."""
+    model = self.model
+    venue, rnd = model.venue, model.random
+    random = rnd.random
+    assets = self.assets
+    cdef Py_ssize_t n = len(assets)
+    asset = assets[0] if n == 1 else assets[randbelow(rnd, n) if n > 1 else rnd.randrange(n)]  # (0: its error)
+    if not (self.attention <= 0) and not self.attentive(asset):
+        return
+    # choose_side
+    behaviour = model.behaviour
+    cdef double mood = model.sentiment[self.account]
+    cdef double p_buy = 0.5 * (1.0 + <double>behaviour.side_weight * acted_on(mood, behaviour.conviction))
+    cdef int side = _BUY if <double>random() < p_buy else _SELL
+    # size_factor
+    cdef double factor, a = self.size_alpha
+    if a > 1:
+        factor = (a - 1.0) / a * paretovariate(random, a)
+        if not factor < <double>self.max_size_factor:  # min(max_size_factor, factor), as the builtin picks
+            factor = self.max_size_factor
+    else:
+        factor = expovariate(random)
+    # lots_for
+    cdef NativeLimitOrderBook book = <NativeLimitOrderBook?>venue.books[asset]
+    cdef i64 bid, ask
+    cdef double mid
+    if book._touch(1, &bid) and book._touch(-1, &ask):
+        mid = 0.5 * <double>(ask + bid) * book.tick_size
+    else:
+        mid = venue.last_price(asset)
+    cdef double usd = <double>self.size_usd * factor
+    lots = _truncate(usd / (mid * book.lot_size))
+    if lots < 1:
+        lots = 1
+    cdef double offset_bps, f, cap
+    cdef i64 touch
+    if <double>random() < <double>self.market_prob:
+        venue.market(self.account, asset, side, lots)
+    else:
+        if not book._touch(side, &touch):
+            touch = venue.last_tick[asset]
+        # offset_factor
+        offset_bps = self.offset_bps
+        if self.offset_alpha > 0:
+            cap = <double>self.max_offset_bps / offset_bps
+            f = paretovariate(random, self.offset_alpha) - 1.0
+            if not f < cap:  # min(cap, f), as the builtin picks
+                f = cap
+        else:
+            f = expovariate(random)
+        dist = _truncate(<double>touch * offset_bps * 1e-4 * f)
+        if dist < 0:
+            dist = 0
+        oid = venue.limit(self.account, asset, side, touch - side * dist, lots)
+        if oid is not None:
+            self.orders.append((asset, oid))
+    orders = self.orders
+    while len(orders) > self.max_orders:
+        a_, oid = orders.popleft()
+        venue.cancel(a_, oid)

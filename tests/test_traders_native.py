@@ -1,0 +1,136 @@
+"""A noise trader's compiled activation against its Python original, activation by activation.
+
+Two identical markets (same seed, both venues on the compiled kernels) get the
+same noise traders; in one they act through the compiled `noise_act`, in the
+other through `NoiseTrader.act`. After every activation everything must be the
+same: the venue (books, tapes, ledger, registries, counters), the traders'
+resting orders and the state of the model's random generator, so every draw
+was the same draw. A whole scaled event on both kernels is in tests/test_native.py.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+from types import SimpleNamespace
+from unittest import mock
+
+import mesa
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agents.exchange.audit import venue_state
+from agents.exchange.book import BUY, SELL
+from agents.exchange.native import BUILT, ENV_VAR, traders_native
+from agents.exchange.venue import AssetRules, OrderBookAgent, VenueRules
+from agents.traders import NoiseTrader
+from model.sentiment import acted_on
+
+pytestmark = pytest.mark.skipif(not BUILT, reason="compiled kernels not built")
+
+MAKER, N_TRADERS = 0, 4
+
+
+class Market(mesa.Model):
+    """What a noise trader reads from a model: the venue, sentiment, behaviour and the random generator."""
+
+    def __init__(self, seed: int, sentiment: list[float], side_weight: float, conviction: float,
+                 kind: str = "native") -> None:
+        super().__init__(rng=seed)
+        self.dt = 1.0
+        self.fundamental = np.array([100.0, 50.0])
+        # Lots that are not powers of two, so that any reordering of a product shows.
+        assets = [AssetRules("BTC", 0.1, 0.7, 100.0), AssetRules("ALT", 0.05, 1.3, 50.0)]
+        with mock.patch.dict(os.environ, {ENV_VAR: kind}):
+            self.venue = OrderBookAgent(self, assets, N_TRADERS, VenueRules(mark_method="last"))
+        self.venue.deposit(MAKER, 5e7)
+        for account in range(1, N_TRADERS):
+            self.venue.deposit(account, 1e6)
+        self.sentiment = np.array(sentiment, dtype=float)
+        self.behaviour = SimpleNamespace(side_weight=side_weight, conviction=conviction)
+        # Nothing recorded yet: attention sees a volatility ratio of 1 (and still draws).
+        self.recorder = SimpleNamespace(n=0, data={"last": np.zeros((0, 2))})
+        self.spec = SimpleNamespace(record_every=60.0)
+
+    def quote(self, asset: int, sides: tuple[int, ...]) -> None:
+        """A ladder of five levels a side around the start price, on the given sides."""
+        start = self.venue.last_tick[asset]
+        self.venue.post_quotes(MAKER, asset, [(side, start - side * k, 40) for side in sides for k in range(1, 6)])
+
+
+TRADER = st.fixed_dictionaries({
+    "assets": st.sampled_from([[0], [1], [0, 1]]),
+    "size_usd": st.floats(1.0, 5_000.0),
+    "market_prob": st.floats(0.0, 1.0),
+    "offset_bps": st.floats(0.5, 80.0),
+    "max_orders": st.integers(0, 3),
+    "offset_alpha": st.sampled_from([0.0, 0.8, 1.5]),
+    "max_offset_bps": st.floats(1.0, 500.0),
+    "size_alpha": st.sampled_from([0.0, 1.0, 1.3, 2.5]),
+    "max_size_factor": st.sampled_from([0.5, 3.0, 50.0, math.inf]),
+    "attention": st.sampled_from([0.0, 0.0, 1.0]),
+    "attention_base": st.floats(0.0, 1.0),
+})
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), params=st.lists(TRADER, min_size=1, max_size=N_TRADERS - 1),
+       sentiment=st.lists(st.floats(-1.0, 1.0), min_size=N_TRADERS, max_size=N_TRADERS), side_weight=st.floats(0.0, 1.0), conviction=st.sampled_from([0.0, 0.3]),
+       sides=st.sampled_from([(BUY, SELL), (BUY,), (SELL,), ()]),
+       turns=st.lists(st.integers(0, N_TRADERS - 2), min_size=1, max_size=40))
+def test_compiled_activation_is_the_python_one(seed, params, sentiment, side_weight, conviction, sides, turns):
+    markets = [Market(seed, sentiment, side_weight, conviction) for _ in range(2)]
+    traders = []
+    for m in markets:
+        for asset in (0, 1):
+            m.quote(asset, sides)  # one side or none: orders rest at the last price, or find no liquidity
+        traders.append([NoiseTrader(m, account, **p) for account, p in enumerate(params, start=1)])
+    for t in traders[1]:
+        del t.act  # the class's Python method
+    assert all(t.act.__func__ is traders_native.noise_act for t in traders[0])
+    assert all(t.act.__func__ is NoiseTrader.act for t in traders[1])
+    for turn in turns:
+        if turn >= len(params):
+            continue
+        outcomes = []
+        for ts in traders:
+            try:
+                ts[turn].act()
+                outcomes.append("ok")
+            except Exception as exc:  # noqa: BLE001 - both must fail alike, if at all
+                outcomes.append((type(exc).__name__, str(exc)))
+        assert outcomes[0] == outcomes[1]
+        assert venue_state(markets[0].venue) == venue_state(markets[1].venue)
+        assert markets[0].random.getstate() == markets[1].random.getstate()
+        assert [list(t.orders) for t in traders[0]] == [list(t.orders) for t in traders[1]]
+
+
+def test_only_a_plain_noise_trader_on_the_compiled_kernels_binds_it():
+    m = Market(1, [0.0] * N_TRADERS, 0.5, 0.0)
+
+    class Contrarian(NoiseTrader):  # a subclass may override a helper, which the compiled act would not call
+        def choose_side(self) -> int:
+            return -super().choose_side()
+
+    assert NoiseTrader(m, 1, [0], 100.0, 0.5, 10.0, 1).act.__func__ is traders_native.noise_act
+    assert Contrarian(m, 2, [0], 100.0, 0.5, 10.0, 1).act.__func__ is Contrarian.act
+    on_python = Market(1, [0.0] * N_TRADERS, 0.5, 0.0, kind="python")
+    assert NoiseTrader(on_python, 1, [0], 100.0, 0.5, 10.0, 1).act.__func__ is NoiseTrader.act
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**64 - 1), n=st.integers(1, 70), alpha=st.floats(0.05, 20.0),
+       s=st.floats(-1.0, 1.0), conviction=st.floats(0.0, 0.99))
+def test_draws_and_conviction_are_cpythons_to_the_last_bit(seed, n, alpha, s, conviction):
+    """The compiled ``randrange``, ``expovariate``, ``paretovariate`` and `acted_on` against CPython's own."""
+    ours, theirs = random.Random(seed), random.Random(seed)
+    for _ in range(5):
+        assert traders_native.randbelow(ours, n) == theirs.randrange(n)
+        assert traders_native.expovariate(ours.random) == theirs.expovariate(1.0)
+        assert traders_native.paretovariate(ours.random, alpha) == theirs.paretovariate(alpha)
+    assert ours.getstate() == theirs.getstate()
+    assert math.copysign(1.0, traders_native.acted_on(s, conviction)) == math.copysign(1.0, acted_on(s, conviction))
+    assert traders_native.acted_on(s, conviction) == acted_on(s, conviction)
