@@ -91,11 +91,8 @@ def noise_act(self):
         factor = expovariate(random)
     # lots_for
     cdef NativeLimitOrderBook book = <NativeLimitOrderBook?>venue.books[asset]
-    cdef i64 bid, ask
     cdef double mid
-    if book._touch(1, &bid) and book._touch(-1, &ask):
-        mid = 0.5 * <double>(ask + bid) * book.tick_size
-    else:
+    if not book._mid(&mid):
         mid = venue.last_price(asset)
     cdef double usd = <double>self.size_usd * factor
     lots = _truncate(usd / (mid * book.lot_size))

@@ -11,55 +11,20 @@ was the same draw. A whole scaled event on both kernels is in tests/test_native.
 from __future__ import annotations
 
 import math
-import os
 import random
-from types import SimpleNamespace
-from unittest import mock
 
-import mesa
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agents.exchange.audit import venue_state
 from agents.exchange.book import BUY, SELL
-from agents.exchange.native import BUILT, ENV_VAR, traders_native
-from agents.exchange.venue import AssetRules, OrderBookAgent, VenueRules
+from agents.exchange.native import BUILT, traders_native
 from agents.traders import NoiseTrader
 from model.sentiment import acted_on
+from tests.stub_market import N_TRADERS, Market
 
 pytestmark = pytest.mark.skipif(not BUILT, reason="compiled kernels not built")
-
-MAKER, N_TRADERS = 0, 4
-
-
-class Market(mesa.Model):
-    """What a noise trader reads from a model: the venue, sentiment, behaviour and the random generator."""
-
-    def __init__(self, seed: int, sentiment: list[float], side_weight: float, conviction: float,
-                 kind: str = "native") -> None:
-        super().__init__(rng=seed)
-        self.dt = 1.0
-        self.fundamental = np.array([100.0, 50.0])
-        # Lots that are not powers of two, so that any reordering of a product shows.
-        assets = [AssetRules("BTC", 0.1, 0.7, 100.0), AssetRules("ALT", 0.05, 1.3, 50.0)]
-        with mock.patch.dict(os.environ, {ENV_VAR: kind}):
-            self.venue = OrderBookAgent(self, assets, N_TRADERS, VenueRules(mark_method="last"))
-        self.venue.deposit(MAKER, 5e7)
-        for account in range(1, N_TRADERS):
-            self.venue.deposit(account, 1e6)
-        self.sentiment = np.array(sentiment, dtype=float)
-        self.behaviour = SimpleNamespace(side_weight=side_weight, conviction=conviction)
-        # Nothing recorded yet: attention sees a volatility ratio of 1 (and still draws).
-        self.recorder = SimpleNamespace(n=0, data={"last": np.zeros((0, 2))})
-        self.spec = SimpleNamespace(record_every=60.0)
-
-    def quote(self, asset: int, sides: tuple[int, ...]) -> None:
-        """A ladder of five levels a side around the start price, on the given sides."""
-        start = self.venue.last_tick[asset]
-        self.venue.post_quotes(MAKER, asset, [(side, start - side * k, 40) for side in sides for k in range(1, 6)])
-
 
 TRADER = st.fixed_dictionaries({
     "assets": st.sampled_from([[0], [1], [0, 1]]),

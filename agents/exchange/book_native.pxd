@@ -46,6 +46,7 @@ cdef class NativeLimitOrderBook:
     cdef i64 _lots_between(self, int side, double lo, double hi)
     cdef bint _find(self, order_id, i64* oid)
     cdef bint _touch(self, int side, i64* tick) noexcept
+    cdef bint _mid(self, double* mid) noexcept
     cdef bint _crosses(self, int side, i64 tick) noexcept
     cdef object _submit(self, i64 owner, int side, i64 tick, i64 qty, int tif)
     cdef i64 _post(self, i64 owner, int side, i64 tick, i64 qty)

@@ -116,9 +116,15 @@ cdef class NativeLimitOrderBook:
 
     def mid(self):
         """Mid price (not ticks), or None unless both sides are present."""
+        cdef double mid
+        return mid if self._mid(&mid) else None
+
+    cdef bint _mid(self, double* mid) noexcept:
+        """The mid price in ``mid``; False unless both sides are present."""
         if self._bids.empty() or self._asks.empty():
-            return None
-        return 0.5 * (deref(self._asks.begin()).first + deref(self._bids.rbegin()).first) * self.tick_size
+            return False
+        mid[0] = 0.5 * (deref(self._asks.begin()).first + deref(self._bids.rbegin()).first) * self.tick_size
+        return True
 
     def spread(self):
         """Spread in ticks, or None unless both sides are present."""

@@ -9,6 +9,7 @@ The compiled kernels are Cython modules beside their pure-Python originals (in
 * ``venue_native``: the venue's per-order methods (margin checks, booking, settlement), which a
   venue on these kernels binds over its own (`agents.exchange.venue.OrderBookAgent`);
 * ``agents.ladder_native``: a market maker's ladder (`agents.market_maker.build_ladder`);
+* ``agents.market_maker_native``: a market maker's step (`agents.market_maker.MarketMaker.act`);
 * ``agents.traders_native``: a noise trader's activation (`agents.traders.NoiseTrader.act`).
 
 Each gives the same results as its original for the same calls (differential
@@ -33,12 +34,14 @@ ENV_VAR = "SQUEEZE_NATIVE"
 KINDS = ("auto", "native", "python")
 # setup.py builds every agents/**/*_native.pyx; a test checks that these are the same modules.
 MODULES = ("agents.exchange.book_native", "agents.exchange.accounts_native", "agents.exchange.triggers_native",
-           "agents.exchange.venue_native", "agents.ladder_native", "agents.traders_native")
+           "agents.exchange.venue_native", "agents.ladder_native", "agents.market_maker_native",
+           "agents.traders_native")
 
 
 # Sources a compiled module depends on besides its own .pyx (the declarations it cimports).
 _DEPENDS = {"agents.exchange.book_native": ("agents/exchange/book_native.pxd",),
             "agents.exchange.venue_native": ("agents/exchange/accounts_native.pxd", "agents/exchange/book_native.pxd"),
+            "agents.market_maker_native": ("agents/exchange/book_native.pxd",),
             "agents.traders_native": ("agents/exchange/book_native.pxd",)}
 _ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,6 +89,7 @@ LedgerKernel = _native("agents.exchange.accounts_native", "LedgerKernel")
 NativeLiquidationWatch = _native("agents.exchange.triggers_native", "NativeLiquidationWatch")
 venue_methods = _native("agents.exchange.venue_native")  # compiled methods, named in its METHODS
 ladder_native = _native("agents.ladder_native")
+market_maker_native = _native("agents.market_maker_native")
 traders_native = _native("agents.traders_native")
 
 

@@ -1,0 +1,62 @@
+# cython: language_level=3, annotation_typing=False, cdivision=False
+"""A market maker's step compiled: `maker_act`, the same as
+`agents.market_maker.MarketMaker.act` with its `MarketMaker.reference_mid`,
+which stay the reference.
+
+Every maker runs this every step on each of its assets, mostly to find that
+nothing is due; when a requote or a refill is due it calls the Python
+`MarketMaker.requote` or `MarketMaker.refill`. It does the same double
+operations in the same order as the Python methods (the build disables
+floating-point contraction), so a run gives bit-identical results on either
+(tests/test_market_maker_native.py compares them step by step). A maker binds
+it over its ``act`` when its venue runs on the compiled kernels and its class
+is `MarketMaker` itself (a subclass may override the methods it replaces).
+"""
+
+from libc.math cimport fabs
+
+from agents.exchange.book_native cimport NativeLimitOrderBook
+
+ctypedef long long i64
+
+
+cdef double _reference_mid(object self, object model, object venue, object asset) except? -1.0:
+    """`MarketMaker.reference_mid`: update and return the quote centre."""
+    cdef NativeLimitOrderBook book = <NativeLimitOrderBook?>venue.books[asset]
+    cdef double mid, c, usd
+    if not book._mid(&mid):
+        mid = venue.last_price(asset)
+    centre = self.centre[asset]
+    cdef double w = self.mid_weight
+    if centre is not None and w < 1.0:
+        c = centre
+        mid = c + w * (mid - c)
+    cdef Py_ssize_t i, n, k
+    cdef i64 lots = 0
+    if <double>self.flow_impact_bps > 0:
+        i, n = self.tape_read[asset], len(book.tape_tick)
+        if n > i:
+            for k in range(i, n):  # net taker lots: whole numbers, exact in any order
+                lots += <i64>book.tape_side.data.as_schars[k] * book.tape_qty.data.as_longlongs[k]
+            usd = <double>lots * <double>venue.ledger.lot[asset] * mid
+            mid *= 1.0 + <double>self.flow_impact_bps * <double>self.stress_now[asset] * usd * 1e-10
+            self.tape_read[asset] = n
+    cdef double index_weight = self.index_weight
+    if index_weight > 0:
+        mid += index_weight * (<double>model.fundamental[asset] - mid)
+    self.centre[asset] = mid
+    return mid
+
+
+def maker_act(self):
+    """`MarketMaker.act`, compiled (bound as the maker's ``act``)."""
+    model = self.model
+    venue = model.venue
+    cdef double now = model.now, t0, mid0, mid
+    for asset in self.assets:
+        t0, mid0 = self.quoted_at[asset]
+        mid = _reference_mid(self, model, venue, asset)
+        if now - t0 >= <double>self.requote_every or fabs(mid / mid0 - 1.0) * 1e4 >= <double>self.requote_bps:
+            self.requote(asset, mid)
+        elif <double>self.refill_every > 0 and now - <double>self.refilled_at[asset] >= <double>self.refill_every:
+            self.refill(asset, mid)
