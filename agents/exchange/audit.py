@@ -58,9 +58,7 @@ def venue_state(venue) -> dict:
     books = [(b.resting(1), b.resting(-1), b.n_fills,
               [bytes(c) for c in (b.tape_time, b.tape_tick, b.tape_qty, b.tape_side, b.tape_taker, b.tape_maker,
                                   b.tape_cause)]) for b in venue.books]
-    registry = [({oid: (acct, float(per_lot).hex(), ro) for oid, (acct, per_lot, ro) in owner.items()},
-                 {a: sorted(ids) for a, ids in by.items()}, {a: sorted(ids) for a, ids in ro_ids.items()})
-                for owner, by, ro_ids in zip(venue._order_owner, venue._by_account, venue._reduce_only)]
+    registry = [r.state() for r in venue.registries]
     arrays = {name: np.ascontiguousarray(a).tobytes() for name, a in (
         *((c, getattr(led, c)) for c in ("wallet", "fees_paid", "position", "entry", "margin", "leverage",
                                          "order_margin", "realized")),

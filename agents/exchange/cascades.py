@@ -27,7 +27,7 @@ class TriggerResolution:
         led = self.ledger
         pos = int(led.position[account, asset])
         if pos == 0:  # reduce-only orders of a flat position must not open a new one
-            for oid in self._reduce_only[asset].pop(account, ()):
+            for oid in self.registries[asset].pop_reduce_only(account):
                 self.cancel(asset, oid)
         if account == self.fund:
             return

@@ -6,6 +6,7 @@ The compiled kernels are Cython modules beside their pure-Python originals (in
 * ``book_native``: `NativeLimitOrderBook`, the order book (`agents.exchange.book`);
 * ``accounts_native``: `LedgerKernel`, the ledger's per-fill arithmetic (`agents.exchange.accounts`);
 * ``triggers_native``: `NativeLiquidationWatch`, the liquidation watch (`agents.exchange.triggers`);
+* ``registry_native``: `NativeOrderRegistry`, the venue's record of resting orders (`agents.exchange.registry`);
 * ``venue_native``: the venue's per-order methods (margin checks, booking, settlement), which a
   venue on these kernels binds over its own (`agents.exchange.venue.OrderBookAgent`);
 * ``agents.ladder_native``: a market maker's ladder (`agents.market_maker.build_ladder`);
@@ -28,19 +29,22 @@ from pathlib import Path
 from types import ModuleType
 
 from agents.exchange.book import LimitOrderBook
+from agents.exchange.registry import OrderRegistry
 from agents.exchange.triggers import LiquidationWatch
 
 ENV_VAR = "SQUEEZE_NATIVE"
 KINDS = ("auto", "native", "python")
 # setup.py builds every agents/**/*_native.pyx; a test checks that these are the same modules.
 MODULES = ("agents.exchange.book_native", "agents.exchange.accounts_native", "agents.exchange.triggers_native",
-           "agents.exchange.venue_native", "agents.ladder_native", "agents.market_maker_native",
-           "agents.traders_native")
+           "agents.exchange.registry_native", "agents.exchange.venue_native", "agents.ladder_native",
+           "agents.market_maker_native", "agents.traders_native")
 
 
 # Sources a compiled module depends on besides its own .pyx (the declarations it cimports).
 _DEPENDS = {"agents.exchange.book_native": ("agents/exchange/book_native.pxd",),
-            "agents.exchange.venue_native": ("agents/exchange/accounts_native.pxd", "agents/exchange/book_native.pxd"),
+            "agents.exchange.registry_native": ("agents/exchange/registry_native.pxd",),
+            "agents.exchange.venue_native": ("agents/exchange/accounts_native.pxd", "agents/exchange/book_native.pxd",
+                                             "agents/exchange/registry_native.pxd"),
             "agents.market_maker_native": ("agents/exchange/book_native.pxd",),
             "agents.traders_native": ("agents/exchange/book_native.pxd",)}
 _ROOT = Path(__file__).resolve().parents[2]
@@ -87,6 +91,7 @@ def _native(module: str, attr: str | None = None):
 NativeLimitOrderBook = _native("agents.exchange.book_native", "NativeLimitOrderBook")
 LedgerKernel = _native("agents.exchange.accounts_native", "LedgerKernel")
 NativeLiquidationWatch = _native("agents.exchange.triggers_native", "NativeLiquidationWatch")
+NativeOrderRegistry = _native("agents.exchange.registry_native", "NativeOrderRegistry")
 venue_methods = _native("agents.exchange.venue_native")  # compiled methods, named in its METHODS
 ladder_native = _native("agents.ladder_native")
 market_maker_native = _native("agents.market_maker_native")
@@ -112,3 +117,8 @@ def book_class(kind: str | None = None) -> type:
 def watch_class(kind: str | None = None) -> type:
     """The liquidation watch class for ``kind`` (see `kernel_kind`)."""
     return NativeLiquidationWatch if kernel_kind(kind) == "native" else LiquidationWatch
+
+
+def registry_class(kind: str | None = None) -> type:
+    """The order registry class for ``kind`` (see `kernel_kind`)."""
+    return NativeOrderRegistry if kernel_kind(kind) == "native" else OrderRegistry

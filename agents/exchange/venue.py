@@ -29,7 +29,7 @@ import numpy as np
 
 from agents.exchange.accounts import Ledger
 from agents.exchange.book import BUY, SELL, Match, OrderError
-from agents.exchange.native import LedgerKernel, book_class, kernel_kind, venue_methods, watch_class
+from agents.exchange.native import LedgerKernel, book_class, kernel_kind, registry_class, venue_methods, watch_class
 from agents.exchange.funding import FundingClock, MarkPrice
 from agents.exchange.liquidation import LiquidationEngine
 from agents.exchange.cascades import (ADL, CAUSES, FORCED, LIQUIDATION, SHOCK, STOP, TAKEOVER, TRADER,  # noqa: F401
@@ -115,9 +115,7 @@ class OrderBookAgent(TriggerResolution, mesa.Agent):
         self.stops_fired = np.zeros(len(assets), dtype=np.int64)
         self.liq_usd = np.zeros((len(assets), 2))  # cumulative [long, short] notional liquidated
         self.transfers: dict[str, list] = {k: [] for k in ("time", "asset", "price", "lots", "side", "taker", "maker", "cause")}
-        self._order_owner: list[dict[int, tuple[int, float, bool]]] = [{} for _ in assets]
-        self._by_account: list[dict[int, set[int]]] = [{} for _ in assets]  # account -> resting order ids
-        self._reduce_only: list[dict[int, set[int]]] = [{} for _ in assets]  # account -> reduce-only order ids
+        self.registries = [registry_class(self.kernels)() for _ in assets]  # resting orders by id and account
         self._resolving = False
         if self.kernels == "native":  # the compiled per-order methods replace the ones below, which stay the reference
             for name in venue_methods.METHODS:
@@ -284,13 +282,7 @@ class OrderBookAgent(TriggerResolution, mesa.Agent):
 
     def _register(self, asset: int, account: int, order_id: int, per_lot: float, lots: int, reduce_only: bool) -> None:
         """Book a resting order to its account and reserve its collateral."""
-        self._order_owner[asset][order_id] = (account, per_lot, reduce_only)
-        mine = self._by_account[asset].get(account)
-        if mine is None:
-            mine = self._by_account[asset][account] = set()
-        mine.add(order_id)
-        if reduce_only:
-            self._reduce_only[asset].setdefault(account, set()).add(order_id)
+        self.registries[asset].add(order_id, account, per_lot, reduce_only)
         self.ledger.order_margin[account, asset] += per_lot * lots
 
     def market(self, account: int, asset: int, side: int, lots: int, cause: int = TRADER,
@@ -374,25 +366,22 @@ class OrderBookAgent(TriggerResolution, mesa.Agent):
         return self.stops[asset].cancel(stop_id)
 
     def open_orders(self, account: int, asset: int) -> list[int]:
-        """Ids of an account's resting orders on one asset."""
-        return sorted(self._by_account[asset].get(account, ()))
+        """Ids of an account's resting orders on one asset, ascending."""
+        return self.registries[asset].of_account(account)
 
     def resting_count(self, account: int, asset: int) -> int:
         """How many resting orders an account has on one asset."""
-        return len(self._by_account[asset].get(account, ()))
+        return self.registries[asset].count(account)
 
     # ----------------------------------------------------------- settlement
     def _release(self, asset: int, order_id: int, lots: int, gone: bool) -> None:
-        owner = self._order_owner[asset]
-        account, per_lot, reduce_only = owner[order_id]
+        registry = self.registries[asset]
+        account, per_lot, _ = registry.entry(order_id)
         if per_lot:
             om = self.ledger.order_margin
             om[account, asset] = max(0.0, om[account, asset] - per_lot * lots)
         if gone:
-            del owner[order_id]
-            self._by_account[asset][account].discard(order_id)
-            if reduce_only:
-                self._reduce_only[asset].get(account, set()).discard(order_id)
+            registry.remove(order_id)
 
     def _settle(self, asset: int, taker: int, side: int, m: Match, cause: int) -> None:
         for oid, _maker, _tick, lots in m.cancelled:

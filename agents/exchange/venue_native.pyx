@@ -13,7 +13,7 @@ orders (``limit``, ``market``), the margin check of an order
 liquidation-watch upkeep after a position changes (``_after_position_change``,
 with the liquidation price of `agents.exchange.margin.liquidation_price_one`).
 
-They work on the venue's own state (its dicts of resting orders, its ledger
+They work on the venue's own state (its order registries, its ledger
 through the compiled `LedgerKernel`, its books through the C methods of
 `NativeLimitOrderBook` declared in ``book_native.pxd``, its watches), so
 everything else in the venue is unchanged, and they do the same double-precision
@@ -31,6 +31,7 @@ from libc.math cimport NAN, fabs, floor, isfinite
 
 from agents.exchange.accounts_native cimport LedgerKernel
 from agents.exchange.book_native cimport TIF_GTC, TIF_IOC, TIF_POST, NativeLimitOrderBook, plain_order
+from agents.exchange.registry_native cimport Entry, NativeOrderRegistry
 
 from agents.exchange.cascades import FORCED, TRADER
 
@@ -105,37 +106,27 @@ cdef bint _c_reserve(object v, LedgerKernel k, NativeLimitOrderBook book, i64 ac
     return True
 
 
-cdef int _c_register(object v, LedgerKernel k, Py_ssize_t asset, i64 account, object order_id, double per_lot,
-                   i64 lots, bint reduce_only) except -1:
+cdef int _c_register(object v, LedgerKernel k, Py_ssize_t asset, i64 account, i64 order_id, double per_lot,
+                     i64 lots, bint reduce_only) except -1:
     """`OrderBookAgent._register`."""
-    (<dict>v._order_owner[asset])[order_id] = (account, per_lot, reduce_only)
-    cdef dict by_account = v._by_account[asset]
-    mine = by_account.get(account)
-    if mine is None:
-        mine = by_account[account] = set()
-    (<set>mine).add(order_id)
-    if reduce_only:
-        (<dict>v._reduce_only[asset]).setdefault(account, set()).add(order_id)
+    _registry(v, asset)._add(order_id, account, per_lot, reduce_only)
     k.order_margin[account, asset] += per_lot * <double>lots
     return 0
 
 
-cdef int _c_release(object v, LedgerKernel k, Py_ssize_t asset, object order_id, i64 lots, bint gone) except -1:
+cdef int _c_release(object v, LedgerKernel k, Py_ssize_t asset, i64 order_id, i64 lots, bint gone) except -1:
     """`OrderBookAgent._release`."""
-    cdef dict owner = v._order_owner[asset]
-    entry = owner[order_id]
-    cdef i64 account = entry[0]
-    cdef double per_lot = entry[1], left
+    cdef NativeOrderRegistry registry = _registry(v, asset)
+    cdef Entry* entry = registry._entry(order_id)
+    if entry is NULL:
+        raise KeyError(order_id)
+    cdef i64 account = entry.account
+    cdef double per_lot = entry.per_lot, left
     if per_lot:
         left = k.order_margin[account, asset] - per_lot * <double>lots
         k.order_margin[account, asset] = left if left > 0.0 else 0.0
     if gone:
-        del owner[order_id]
-        (<set>(<dict>v._by_account[asset])[account]).discard(order_id)
-        if entry[2]:
-            mine = (<dict>v._reduce_only[asset]).get(account)
-            if mine is not None:
-                (<set>mine).discard(order_id)
+        registry._remove(order_id)
     return 0
 
 
@@ -143,7 +134,7 @@ cdef int _c_after_position_change(object v, LedgerKernel k, i64 account, Py_ssiz
     """`TriggerResolution._after_position_change`."""
     cdef i64 pos = k.position[account, asset]
     if pos == 0:  # reduce-only orders of a flat position must not open a new one
-        for oid in (<dict>v._reduce_only[asset]).pop(account, ()):
+        for oid in _registry(v, asset)._pop_reduce_only(account):
             v.cancel(asset, oid)
     if account == v.fund:
         return 0
@@ -159,6 +150,10 @@ cdef inline LedgerKernel _kernel(object v):
 
 cdef inline NativeLimitOrderBook _book(object v, Py_ssize_t asset):
     return <NativeLimitOrderBook?>v.books[asset]
+
+
+cdef inline NativeOrderRegistry _registry(object v, Py_ssize_t asset):
+    return <NativeOrderRegistry?>v.registries[asset]
 
 
 cdef int _c_settle(object self, LedgerKernel k, NativeLimitOrderBook book, Py_ssize_t a, i64 tk, i64 sd, object m,
@@ -278,7 +273,7 @@ def cancel(self, asset, order_id):
     if not book._find(order_id, &oid):
         return 0
     lots = book._cancel(oid)
-    _c_release(self, _kernel(self), asset, order_id, lots, True)
+    _c_release(self, _kernel(self), asset, oid, lots, True)
     return lots
 
 
@@ -292,7 +287,7 @@ def cancel_many(self, asset, order_ids):
         for order_id in order_ids:
             received += 1
             if book._find(order_id, &oid):
-                _c_release(self, k, a, order_id, book._cancel(oid), True)
+                _c_release(self, k, a, oid, book._cancel(oid), True)
     finally:
         self.cancels_received += received
 
