@@ -33,6 +33,8 @@ from agents.exchange.accounts_native cimport LedgerKernel
 from agents.exchange.book_native cimport TIF_GTC, TIF_IOC, TIF_POST, NativeLimitOrderBook, plain_order
 from agents.exchange.registry_native cimport Entry, NativeOrderRegistry
 
+import numpy as np
+
 from agents.exchange.cascades import FORCED, TRADER
 
 ctypedef long long i64
@@ -43,7 +45,7 @@ cdef tuple _FORCED = FORCED  # the liquidated side pays no trading fee
 cdef i64 _BIG = 1 << 62  # ticks and lots beyond this take the Python methods
 
 METHODS = ("_reserve", "_register", "_release", "_after_position_change", "post_quotes", "cancel", "cancel_many",
-           "_settle", "limit", "market")
+           "_settle", "limit", "market", "resolve", "begin_step")
 
 
 cdef double _liquidation_price(double position, double entry, double wallet, object table) except? -2.0:
@@ -327,7 +329,7 @@ def limit(self, account, asset, side, tick, lots, tif="GTC", reduce_only=False, 
         _c_register(self, k, a, acct, oid, per_lot, q - <i64>m.filled, reduce_only)
     _c_settle(self, k, book, a, acct, side, m, cause)
     if m.fills:
-        self.resolve(asset)
+        _c_resolve(self, a, asset)
     return oid
 
 
@@ -371,5 +373,79 @@ def market(self, account, asset, side, lots, cause=_TRADER, reduce_only=False):
         m = book.submit_limit(account, side, band, q, "IOC")
     _c_settle(self, k, book, a, acct, sd, m, cause)
     if m.fills:
-        self.resolve(asset)
+        _c_resolve(self, a, asset)
     return m.filled
+
+
+# The per-step calls: the mark's moving averages, the premium sample and the trigger checks.
+
+cdef inline bint _maybe_due(list heap, double bound):
+    """Whether a `TriggerHeap`'s nearest entry (live or stale) is crossed by ``bound``."""
+    return len(heap) > 0 and <double>(<tuple>heap[0])[0] <= bound
+
+
+cdef int _c_resolve(object self, Py_ssize_t a, object asset) except -1:
+    """`TriggerResolution.resolve`: its first look compiled; when anything is due, the Python loop does the rest.
+
+    The look updates the mark as the loop's first pass does (the loop updates it
+    again from the same prices, to the same value) and peeks at the stop heaps
+    the way ``next_due`` does, so nothing else changes when nothing is due.
+    """
+    if self._resolving:
+        return 0
+    cdef NativeLimitOrderBook book = _book(self, a)
+    cdef double last = <double><i64>self.last_tick[a] * book.tick_size, mid
+    if not book._mid(&mid):
+        mid = last
+    mark = self.mark.update(asset, last, mid)
+    stops = self.stops[a]
+    if (_maybe_due(stops.up._heap, last) or _maybe_due(stops.down._heap, -last)
+            or self.watch[a].next_due(mark) is not None):
+        type(self).resolve(self, asset)
+    return 0
+
+
+def resolve(self, asset):
+    """Fire due stops and liquidations on one asset until nothing more is due."""
+    _c_resolve(self, asset, asset)
+
+
+@cython.cdivision(True)
+cdef inline double _premium(double mid, double index) noexcept:
+    """``(mid - index) / index`` as numpy divides: infinite or NaN rather than an error at zero."""
+    return (mid - index) / index
+
+
+def begin_step(self, now, index):
+    """Move the mark, sample the premium against the index, pay funding if due, fire due triggers."""
+    cdef list books = self.books
+    cdef Py_ssize_t a, n = len(books)
+    if not (type(index) is np.ndarray and index.dtype == np.float64 and index.ndim == 1 and index.shape[0] == n):
+        return type(self).begin_step(self, now, index)
+    self.set_time(now)
+    mids = np.empty(n)
+    cdef double[::1] m = mids
+    cdef NativeLimitOrderBook book
+    for a in range(n):
+        book = books[a]
+        if not book._mid(&m[a]):
+            m[a] = <double><i64>self.last_tick[a] * book.tick_size
+    mark, funding = self.mark, self.funding
+    cdef double[::1] ema = mark.ema, basis = mark.basis, mark_index = mark.index, premium = funding.premium_sum
+    cdef const double[:] idx = index
+    cdef double alpha = mark.alpha
+    for a in range(n):  # MarkPrice.step
+        ema[a] += alpha * (m[a] - ema[a])
+    if mark.method == "index":
+        for a in range(n):
+            basis[a] += alpha * (m[a] - idx[a] - basis[a])
+        for a in range(n):
+            mark_index[a] = idx[a]
+    for a in range(n):  # FundingClock.sample
+        premium[a] += _premium(m[a], idx[a])
+    funding.samples += 1
+    rates = funding.due(now)
+    if rates is not None:
+        self._pay_funding(rates)
+    for a in range(n):
+        _c_resolve(self, a, a)
