@@ -70,7 +70,9 @@ class Recorder:
         d = self.data
         s = model.sentiment
         fund_eq = venue.fund_equity()
-        quantiles = np.percentile(s, SENTIMENT_QUANTILES) if len(s) else np.full(len(SENTIMENT_QUANTILES), np.nan)
+        # Sorted first: numpy sorts a vector faster than it partitions one, and the quantiles are the same values.
+        quantiles = (np.percentile(np.sort(s), SENTIMENT_QUANTILES) if len(s)
+                     else np.full(len(SENTIMENT_QUANTILES), np.nan))
         mood = (s.mean(), s.std(), (s > 0).mean()) if len(s) else (np.nan, np.nan, np.nan)
         for a, book in enumerate(venue.books):
             bid, ask = book.best_bid(), book.best_ask()
@@ -101,7 +103,8 @@ class Recorder:
                 prof = book.depth_profile(side, DEPTH_BANDS_BPS) * usd
                 for b, v in zip(DEPTH_BANDS_BPS, prof):
                     d[f"depth_bps_{b}_{name}"][i, a] = v
-            # Open interest in whole lots: integer sums, exact in any order.
+            # Open interest in whole lots: integer sums, exact in any order. (A column at a time: numpy
+            # reduces a contiguous column several times faster than it reduces a narrow array down axis 0.)
             pos = np.ascontiguousarray(led.position[:, a])
             d["open_interest_long"][i, a] = pos.clip(min=0).sum() * lot * mark
             d["open_interest_short"][i, a] = -pos.clip(max=0).sum() * lot * mark
