@@ -33,10 +33,11 @@ setup(
     ext_modules=cythonize(
         # No floating-point contraction: a fused multiply-add rounds once, and results must
         # equal the pure-Python kernels' to the last bit.
-        # Every agents/**/*_native.pyx (agents.exchange.native.MODULES names the same modules; a test checks).
+        # Every *_native.pyx under agents/ and model/ (agents.exchange.native.MODULES names the same modules;
+        # a test checks).
         [Extension(".".join(pyx.with_suffix("").parts), [str(pyx)], language="c++",
                    extra_compile_args=["-O2", "-ffp-contract=off"])
-         for pyx in sorted(Path("agents").rglob("*_native.pyx"))],
+         for package in ("agents", "model") for pyx in sorted(Path(package).rglob("*_native.pyx"))],
     ),
     cmdclass={"build_ext": OptionalBuildExt},
 )

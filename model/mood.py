@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from agents.exchange.accounts import row_sums
+from agents.exchange.accounts import PAIRWISE_FROM, row_sums
+from agents.exchange.native import sentiment_native
 from model.distributions import draw
 from model.sentiment import (SentimentCoefficients, build_graph, decay_factor, influence_matrix, news_vector,
                              pick_hubs, update_sentiment)
@@ -56,6 +57,8 @@ class Mood:
             pain=draw(spec.pain, n_traders, rng), noise=draw(spec.noise, n_traders, rng),
             persistence=draw(spec.persistence, n_traders, rng))
         model.sentiment[:] = np.clip(draw(spec.initial, n_traders, rng), -1.0, 1.0)
+        # The same arithmetic compiled (model/sentiment_native.pyx) when the venue runs on the compiled kernels.
+        self._native = sentiment_native if model.venue.kernels == "native" else None
 
     def recent_return(self, now: float) -> float:
         """Log return of the first asset over the return window (0 until there is history)."""
@@ -69,6 +72,10 @@ class Mood:
         """Unrealised loss / equity per trader, signed against the position."""
         venue = self.model.venue
         led, n = venue.ledger, len(self.model.sentiment)
+        if self._native is not None and len(led.lot) < PAIRWISE_FROM:  # (row_sums' own order)
+            out = np.empty(n)
+            self._native.pain_signal(out, led.position, led.lot, venue.mark.value, led.entry, led.wallet, led.margin)
+            return out
         upnl = led.unrealized(venue.mark.value)[:n]
         loss = np.maximum(0.0, -upnl) * -np.sign(led.position[:n])
         equity = led.wallet[:n] + row_sums(led.margin[:n]) + row_sums(upnl)
@@ -88,7 +95,8 @@ class Mood:
         s = self.model.sentiment
         news = self.news_level(now) * (1.0 - self.coef.persistence)
         update_sentiment(s, self.W, self.coef, self.recent_return(now), self.pain_signal(), news,
-                         self.model.rng, out=s, return_scale=self.spec.return_scale)
+                         self.model.rng, out=s, return_scale=self.spec.return_scale,
+                         mix=None if self._native is None else self._native.mix)
         self._news = [(v, t0, hl) for v, t0, hl in self._news if decay_factor(now - t0, hl) > 1e-3]
 
     def snapshot(self, label: str, now: float) -> None:

@@ -380,13 +380,15 @@ def update_sentiment(s: np.ndarray, W: sp.csr_matrix, coef: SentimentCoefficient
                      recent_return: float | np.ndarray, pain_signal: float | np.ndarray,
                      news: float | np.ndarray, rng: np.random.Generator | None,
                      out: np.ndarray | None = None, *, return_scale: float = 0.01,
-                     noise_draw: np.ndarray | None = None) -> np.ndarray:
+                     noise_draw: np.ndarray | None = None, mix=None) -> np.ndarray:
     """One synchronous sentiment update; returns the new array (``out`` if given).
 
     Implements the formula in the module docstring.  ``recent_return``,
     ``pain_signal`` and ``news`` may be scalars or length-n arrays.  The
     Gaussian draw ``z`` is ``rng.standard_normal(n)`` (one draw of n per call)
     unless ``noise_draw`` is given.  ``out`` may alias ``s`` (in-place update).
+    ``mix`` is the compiled mixing step (``model.sentiment_native.mix``), or
+    None for numpy's; both give the same bits.
     """
     s = np.asarray(s, dtype=np.float64)
     n = s.size
@@ -407,12 +409,18 @@ def update_sentiment(s: np.ndarray, W: sp.csr_matrix, coef: SentimentCoefficient
 
     has_nbrs = np.diff(W.indptr) > 0
     m = np.where(has_nbrs, W @ s, s)
+    tanh_return = np.tanh(np.asarray(recent_return, dtype=np.float64) / return_scale)
+    if out is None:
+        out = np.empty(n)
+    if mix is not None and out.dtype == np.float64 and out.flags.c_contiguous:
+        c = coef
+        mix(out, s, m, *(np.broadcast_to(np.asarray(v, dtype=np.float64), (n,)) for v in (
+            c.conformity, c.persistence, c.momentum, tanh_return, c.pain, pain_signal, news, c.noise, z)))
+        return out
     x = s + coef.conformity * (m - s)
     x *= coef.persistence
-    x += coef.momentum * np.tanh(np.asarray(recent_return, dtype=np.float64) / return_scale)
+    x += coef.momentum * tanh_return
     x += coef.pain * np.asarray(pain_signal, dtype=np.float64)
     x += np.asarray(news, dtype=np.float64)
     x += coef.noise * z
-    if out is None:
-        out = np.empty(n)
     return np.clip(x, -1.0, 1.0, out=out)

@@ -33,8 +33,9 @@ def test_ci_install_built_the_compiled_kernels() -> None:
 
 
 def test_setup_builds_exactly_the_modules_native_loads() -> None:
-    """setup.py compiles every agents/**/*_native.pyx; native.py must name the same modules."""
-    built = {".".join(p.relative_to(ROOT).with_suffix("").parts) for p in (ROOT / "agents").rglob("*_native.pyx")}
+    """setup.py compiles every *_native.pyx under agents/ and model/; native.py must name the same modules."""
+    built = {".".join(p.relative_to(ROOT).with_suffix("").parts)
+             for package in ("agents", "model") for p in (ROOT / package).rglob("*_native.pyx")}
     assert built == set(MODULES)
 
 

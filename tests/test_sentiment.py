@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import networkx as nx
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from agents.exchange.native import sentiment_native
 from agents.traders import NoiseTrader
 from model.market import MarketModel
+from model.mood import Mood
 from model.recorder import SENTIMENT_QUANTILES
 from model.scenario import load_scenario
 from model.sentiment import (
@@ -354,3 +358,63 @@ def test_recorded_quantiles_of_the_sorted_sentiment_are_the_quantiles_of_the_sen
     s = np.array(values)
     q = SENTIMENT_QUANTILES
     np.testing.assert_array_equal(np.percentile(np.sort(s), q), np.percentile(s, q))
+
+
+FLOATS = st.floats(allow_nan=True, allow_infinity=True, width=64) | st.sampled_from([0.0, -0.0, 1.0, -1.0])
+
+
+def assert_same_bits(a: np.ndarray, b: np.ndarray) -> None:
+    """Equal to the last bit, signed zeros included; a NaN matches any NaN (numpy's vector loops and C's
+    scalar ones may give a NaN different sign and payload bits, which mean nothing)."""
+    both_nan = np.isnan(a) & np.isnan(b)
+    assert np.array_equal(np.where(both_nan, 0.0, a).view(np.int64), np.where(both_nan, 0.0, b).view(np.int64))
+
+
+@pytest.mark.skipif(sentiment_native is None, reason="compiled kernels not built")
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), n=st.integers(1, 40), scalars=st.booleans(), in_place=st.booleans())
+def test_compiled_mix_is_numpys_to_the_last_bit(data, n, scalars, in_place):
+    """The compiled mixing step against update_sentiment's numpy one, NaN, infinities and signed zeros included."""
+    vec = st.lists(FLOATS, min_size=n, max_size=n).map(np.array)
+    s = data.draw(st.lists(st.floats(-1, 1) | st.sampled_from([0.0, -0.0]), min_size=n, max_size=n).map(np.array))
+    finite = st.lists(st.floats(-10, 10) | st.sampled_from([0.0, -0.0]), min_size=n, max_size=n).map(np.array)
+    signless = st.lists(st.floats(0, 10), min_size=n, max_size=n).map(np.array)  # pain and noise are >= 0
+    coef = SentimentCoefficients(conformity=data.draw(finite), momentum=data.draw(finite), pain=data.draw(signless),
+                                 noise=data.draw(signless), persistence=data.draw(finite))
+    z = data.draw(vec)
+    recent, pain, news = ((data.draw(FLOATS) for _ in range(3)) if scalars else (data.draw(vec) for _ in range(3)))
+    graph = nx.gnp_random_graph(n, 0.3, seed=data.draw(st.integers(0, 2**32 - 1)))
+    W = influence_matrix(graph, n, np.zeros(0, dtype=np.int64), 1.0)
+    results = []
+    with np.errstate(all="ignore"):
+        for mix in (None, sentiment_native.mix):
+            start = s.copy()
+            out = start if in_place else np.empty(n)
+            update_sentiment(start, W, coef, recent, pain, news, None, out=out, noise_draw=z, mix=mix)
+            results.append(out)
+    assert_same_bits(*results)
+
+
+@pytest.mark.skipif(sentiment_native is None, reason="compiled kernels not built")
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), n=st.integers(1, 30), k=st.integers(1, 7))
+def test_compiled_pain_signal_is_numpys_to_the_last_bit(data, n, k):
+    """Mood.pain_signal compiled against its numpy original on random ledgers (NaN and signed zeros included)."""
+    from agents.exchange.accounts import Ledger
+
+    led = Ledger(n + 2, np.array(data.draw(st.lists(st.floats(1e-4, 10.0), min_size=k, max_size=k))))
+    cols = st.lists(FLOATS, min_size=(n + 2) * k, max_size=(n + 2) * k).map(lambda v: np.array(v).reshape(n + 2, k))
+    led.position[:] = np.array(data.draw(st.lists(st.integers(-10**6, 10**6), min_size=(n + 2) * k,
+                                                  max_size=(n + 2) * k))).reshape(n + 2, k)
+    led.entry[:], led.margin[:] = data.draw(cols), data.draw(cols)
+    led.wallet[:] = data.draw(st.lists(FLOATS, min_size=n + 2, max_size=n + 2))
+    mark = np.array(data.draw(st.lists(FLOATS, min_size=k, max_size=k)))
+    mood = Mood.__new__(Mood)
+    mood.model = SimpleNamespace(venue=SimpleNamespace(ledger=led, mark=SimpleNamespace(value=mark)),
+                                 sentiment=np.zeros(n))
+    results = []
+    with np.errstate(all="ignore"):
+        for native in (None, sentiment_native):
+            mood._native = native
+            results.append(mood.pain_signal())
+    assert_same_bits(*results)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-_PAIRWISE_FROM = 8  # numpy sums a row of this many floats or more pairwise
+PAIRWISE_FROM = 8  # numpy sums a row of this many floats or more pairwise
 
 
 def row_sums(a: np.ndarray) -> np.ndarray:
@@ -41,7 +41,7 @@ def row_sums(a: np.ndarray) -> np.ndarray:
     update sums the ledger's rows every simulated minute.
     """
     k = a.shape[1]
-    if k == 0 or k >= _PAIRWISE_FROM or a.dtype != np.float64:
+    if k == 0 or k >= PAIRWISE_FROM or a.dtype != np.float64:
         return a.sum(axis=1)
     out = 0.0 + a[:, 0]  # 0.0 + -0.0 is 0.0, as in numpy's sum
     for j in range(1, k):

@@ -11,7 +11,9 @@ The compiled kernels are Cython modules beside their pure-Python originals (in
   venue on these kernels binds over its own (`agents.exchange.venue.OrderBookAgent`);
 * ``agents.ladder_native``: a market maker's ladder (`agents.market_maker.build_ladder`);
 * ``agents.market_maker_native``: a market maker's step (`agents.market_maker.MarketMaker.act`);
-* ``agents.traders_native``: a noise trader's activation (`agents.traders.NoiseTrader.act`).
+* ``agents.traders_native``: a noise trader's activation (`agents.traders.NoiseTrader.act`);
+* ``model.sentiment_native``: the sentiment update's arithmetic (`model.sentiment.update_sentiment`,
+  `model.mood.Mood.pain_signal`).
 
 Each gives the same results as its original for the same calls (differential
 tests drive them side by side, and a whole scaled event is run on each), so
@@ -34,10 +36,10 @@ from agents.exchange.triggers import LiquidationWatch
 
 ENV_VAR = "SQUEEZE_NATIVE"
 KINDS = ("auto", "native", "python")
-# setup.py builds every agents/**/*_native.pyx; a test checks that these are the same modules.
+# setup.py builds every *_native.pyx under agents/ and model/; a test checks that these are the same modules.
 MODULES = ("agents.exchange.book_native", "agents.exchange.accounts_native", "agents.exchange.triggers_native",
            "agents.exchange.registry_native", "agents.exchange.venue_native", "agents.ladder_native",
-           "agents.market_maker_native", "agents.traders_native")
+           "agents.market_maker_native", "agents.traders_native", "model.sentiment_native")
 
 
 # Sources a compiled module depends on besides its own .pyx (the declarations it cimports).
@@ -96,6 +98,7 @@ venue_methods = _native("agents.exchange.venue_native")  # compiled methods, nam
 ladder_native = _native("agents.ladder_native")
 market_maker_native = _native("agents.market_maker_native")
 traders_native = _native("agents.traders_native")
+sentiment_native = _native("model.sentiment_native")
 
 
 def kernel_kind(kind: str | None = None) -> str:

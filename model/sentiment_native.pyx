@@ -1,0 +1,60 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+# cython: annotation_typing=False, cdivision=True
+"""The sentiment update's elementwise arithmetic compiled, in one pass per trader.
+
+* `mix`: the mixing step of `model.sentiment.update_sentiment`, after the
+  neighbours' mean, the ``tanh`` of the return and the Gaussian draw (which
+  stay numpy's: numpy's ``tanh`` is not the C library's to the last bit);
+* `pain_signal`: `model.mood.Mood.pain_signal` from the ledger's columns.
+
+Each does numpy's double operations in numpy's order, element by element
+(additions, products, quotients, ``maximum``, ``clip`` and the sums of
+`agents.exchange.accounts.row_sums`), and the build disables floating-point
+contraction, so the results are bit-identical to the numpy originals, which
+stay the reference (tests/test_sentiment.py compares both).
+"""
+
+ctypedef long long i64
+
+
+cdef inline double _maximum(double a, double b) noexcept:
+    """``np.maximum(a, b)``: NaN if either is NaN, else the larger (``a`` on a tie)."""
+    return a if (a >= b or a != a) else b
+
+
+def mix(double[::1] out, const double[:] s, const double[:] m, const double[:] conformity,
+        const double[:] persistence, const double[:] momentum, const double[:] tanh_return,
+        const double[:] pain, const double[:] pain_signal, const double[:] news, const double[:] noise,
+        const double[:] z):
+    """``clip((s + c (m - s)) p + mom tanh + pain pain_signal + news + noise z, -1, 1)`` into ``out``.
+
+    Every argument has the length of ``out`` (scalars broadcast to it); ``out`` may alias ``s``.
+    """
+    cdef Py_ssize_t i, n = out.shape[0]
+    cdef double x
+    for i in range(n):
+        x = s[i] + conformity[i] * (m[i] - s[i])
+        x = x * persistence[i]
+        x = x + momentum[i] * tanh_return[i]
+        x = x + pain[i] * pain_signal[i]
+        x = x + news[i]
+        x = x + noise[i] * z[i]
+        out[i] = -1.0 if x < -1.0 else (1.0 if x > 1.0 else x)
+
+
+def pain_signal(double[::1] out, const i64[:, ::1] position, const double[::1] lot, const double[::1] mark,
+                const double[:, ::1] entry, const double[::1] wallet, const double[:, ::1] margin):
+    """Unrealised loss over equity for the first ``len(out)`` accounts, into ``out`` (see `Mood.pain_signal`)."""
+    cdef Py_ssize_t i, a, n = out.shape[0], k = lot.shape[0]
+    cdef double upnl, loss_sum, margin_sum, upnl_sum, sign
+    cdef i64 q
+    for i in range(n):
+        loss_sum = margin_sum = upnl_sum = 0.0
+        for a in range(k):
+            q = position[i, a]
+            upnl = (<double>q * lot[a]) * (mark[a] - entry[i, a])
+            sign = -1.0 if q > 0 else (1.0 if q < 0 else 0.0)  # -np.sign(position)
+            loss_sum = loss_sum + _maximum(0.0, -upnl) * sign
+            margin_sum = margin_sum + margin[i, a]
+            upnl_sum = upnl_sum + upnl
+        out[i] = loss_sum / _maximum(wallet[i] + margin_sum + upnl_sum, 1.0)
