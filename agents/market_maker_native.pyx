@@ -4,8 +4,9 @@
 which stay the reference.
 
 Every maker runs this every step on each of its assets, mostly to find that
-nothing is due; when a requote or a refill is due it calls the Python
-`MarketMaker.requote` or `MarketMaker.refill`. It does the same double
+nothing is due; when a requote is due it calls the Python
+`MarketMaker.requote`, and when a refill is due and a level of the ladder has
+been filled, `MarketMaker.refill`. It does the same double
 operations in the same order as the Python methods (the build disables
 floating-point contraction), so a run gives bit-identical results on either
 (tests/test_market_maker_native.py compares them step by step). A maker binds
@@ -16,6 +17,7 @@ is `MarketMaker` itself (a subclass may override the methods it replaces).
 from libc.math cimport fabs
 
 from agents.exchange.book_native cimport NativeLimitOrderBook
+from agents.exchange.registry_native cimport NativeOrderRegistry
 
 ctypedef long long i64
 
@@ -59,4 +61,8 @@ def maker_act(self):
         if now - t0 >= <double>self.requote_every or fabs(mid / mid0 - 1.0) * 1e4 >= <double>self.requote_bps:
             self.requote(asset, mid)
         elif <double>self.refill_every > 0 and now - <double>self.refilled_at[asset] >= <double>self.refill_every:
-            self.refill(asset, mid)
+            # `MarketMaker.refill`'s first look: with every level resting, nothing was filled.
+            if (<NativeOrderRegistry?>venue.registries[asset])._count(self.account) == len(self.quotes[asset]):
+                self.refilled_at[asset] = model.now
+            else:
+                self.refill(asset, mid)

@@ -47,7 +47,7 @@ _DEPENDS = {"agents.exchange.book_native": ("agents/exchange/book_native.pxd",),
             "agents.exchange.registry_native": ("agents/exchange/registry_native.pxd",),
             "agents.exchange.venue_native": ("agents/exchange/accounts_native.pxd", "agents/exchange/book_native.pxd",
                                              "agents/exchange/registry_native.pxd"),
-            "agents.market_maker_native": ("agents/exchange/book_native.pxd",),
+            "agents.market_maker_native": ("agents/exchange/book_native.pxd", "agents/exchange/registry_native.pxd"),
             "agents.traders_native": ("agents/exchange/book_native.pxd",)}
 _ROOT = Path(__file__).resolve().parents[2]
 

@@ -23,4 +23,5 @@ cdef class NativeOrderRegistry:
     cdef void _add(self, i64 order_id, i64 account, double per_lot, bint reduce_only) noexcept
     cdef Entry* _entry(self, i64 order_id) noexcept
     cdef void _remove(self, i64 order_id) noexcept
+    cdef Py_ssize_t _count(self, i64 account) noexcept
     cdef list _pop_reduce_only(self, i64 account)

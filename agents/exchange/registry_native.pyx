@@ -81,6 +81,9 @@ cdef class NativeOrderRegistry:
 
     def count(self, account) -> int:
         """How many resting orders an account has."""
+        return self._count(account)
+
+    cdef Py_ssize_t _count(self, i64 account) noexcept:
         cdef unordered_map[i64, unordered_set[i64]].iterator found = self._by_account.find(account)
         return 0 if found == self._by_account.end() else deref(found).second.size()
 
