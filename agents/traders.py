@@ -23,6 +23,7 @@ How sentiment drives behaviour (neutral sentiment changes nothing):
 from __future__ import annotations
 
 import math
+import random
 import weakref
 from collections import deque
 from types import MethodType
@@ -218,8 +219,10 @@ class NoiseTrader(Trader):
         self.attention_horizon = attention_horizon
         self.attention_reference = attention_reference
         self.orders: deque[tuple[int, int]] = deque()
-        if type(self) is NoiseTrader and getattr(model.venue, "kernels", None) == "native":
-            # The same activation compiled (agents/traders_native.pyx); a subclass may override the helpers.
+        if (type(self) is NoiseTrader and getattr(model.venue, "kernels", None) == "native"
+                and type(model.random) is random.Random):
+            # The same activation compiled (agents/traders_native.pyx), which rebuilds random.Random's draws;
+            # a subclass may override the helpers.
             self.act = MethodType(traders_native.noise_act, self)
 
     def choose_side(self) -> int:

@@ -14,7 +14,7 @@ it over its ``act`` when its venue runs on the compiled kernels and its class is
 (``attention`` > 0) calls the Python `NoiseTrader.attentive`.
 """
 
-from libc.math cimport copysign, fabs, log, pow
+from libc.math cimport copysign, fabs, isfinite, isinf, log, pow
 
 from agents.exchange.book_native cimport NativeLimitOrderBook
 
@@ -46,9 +46,12 @@ cpdef double expovariate(object random) except? -1.0:
 
 
 cpdef double paretovariate(object random, double alpha) except? -1.0:
-    """``rnd.paretovariate(alpha)``: ``(1.0 - random()) ** (-1.0 / alpha)``."""
+    """``rnd.paretovariate(alpha)``: ``(1.0 - random()) ** (-1.0 / alpha)``, and CPython's error on overflow."""
     cdef double u = 1.0 - <double>random()
-    return pow(u, -1.0 / alpha)
+    cdef double x = pow(u, -1.0 / alpha)
+    if isinf(x) and isfinite(u) and isfinite(alpha):
+        raise OverflowError(34, "Numerical result out of range")  # what float ** raises
+    return x
 
 
 cpdef double acted_on(double s, double conviction) noexcept:

@@ -70,9 +70,9 @@ class Recorder:
         d = self.data
         s = model.sentiment
         fund_eq = venue.fund_equity()
-        # Sorted first: numpy sorts a vector faster than it partitions one, and the quantiles are the same values.
-        quantiles = (np.percentile(np.sort(s), SENTIMENT_QUANTILES) if len(s)
-                     else np.full(len(SENTIMENT_QUANTILES), np.nan))
+        # Not of np.sort(s), though numpy sorts faster than it partitions: with zeros of both signs present,
+        # the quantile can come out as the other zero.
+        quantiles = np.percentile(s, SENTIMENT_QUANTILES) if len(s) else np.full(len(SENTIMENT_QUANTILES), np.nan)
         mood = (s.mean(), s.std(), (s > 0).mean()) if len(s) else (np.nan, np.nan, np.nan)
         for a, book in enumerate(venue.books):
             bid, ask = book.best_bid(), book.best_ask()

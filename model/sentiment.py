@@ -388,7 +388,8 @@ def update_sentiment(s: np.ndarray, W: sp.csr_matrix, coef: SentimentCoefficient
     Gaussian draw ``z`` is ``rng.standard_normal(n)`` (one draw of n per call)
     unless ``noise_draw`` is given.  ``out`` may alias ``s`` (in-place update).
     ``mix`` is the compiled mixing step (``model.sentiment_native.mix``), or
-    None for numpy's; both give the same bits.
+    None for numpy's; both give the same values to the last bit (a NaN's
+    payload bits aside).
     """
     s = np.asarray(s, dtype=np.float64)
     n = s.size

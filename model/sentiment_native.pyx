@@ -32,6 +32,14 @@ def mix(double[::1] out, const double[:] s, const double[:] m, const double[:] c
     """
     cdef Py_ssize_t i, n = out.shape[0]
     cdef double x
+    cdef Py_ssize_t shortest = min(s.shape[0], m.shape[0], conformity.shape[0], persistence.shape[0],
+                                   momentum.shape[0], tanh_return.shape[0], pain.shape[0], pain_signal.shape[0],
+                                   news.shape[0], noise.shape[0], z.shape[0])
+    cdef Py_ssize_t longest = max(s.shape[0], m.shape[0], conformity.shape[0], persistence.shape[0],
+                                  momentum.shape[0], tanh_return.shape[0], pain.shape[0], pain_signal.shape[0],
+                                  news.shape[0], noise.shape[0], z.shape[0])
+    if shortest != n or longest != n:
+        raise ValueError(f"every input must have the length of out ({n})")
     for i in range(n):
         x = s[i] + conformity[i] * (m[i] - s[i])
         x = x * persistence[i]
@@ -46,6 +54,9 @@ def pain_signal(double[::1] out, const i64[:, ::1] position, const double[::1] l
                 const double[:, ::1] entry, const double[::1] wallet, const double[:, ::1] margin):
     """Unrealised loss over equity for the first ``len(out)`` accounts, into ``out`` (see `Mood.pain_signal`)."""
     cdef Py_ssize_t i, a, n = out.shape[0], k = lot.shape[0]
+    if not (mark.shape[0] == k and position.shape[1] == entry.shape[1] == margin.shape[1] == k
+            and min(position.shape[0], entry.shape[0], margin.shape[0], wallet.shape[0]) >= n):
+        raise ValueError("the ledger's columns do not have the accounts and assets asked for")
     cdef double upnl, loss_sum, margin_sum, upnl_sum, sign
     cdef i64 q
     for i in range(n):

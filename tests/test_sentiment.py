@@ -14,7 +14,6 @@ from agents.exchange.native import sentiment_native
 from agents.traders import NoiseTrader
 from model.market import MarketModel
 from model.mood import Mood
-from model.recorder import SENTIMENT_QUANTILES
 from model.scenario import load_scenario
 from model.sentiment import (
     SentimentCoefficients,
@@ -349,15 +348,6 @@ def test_mood_below_conviction_leaves_the_odds_alone():
     assert _buy_share(0.3, 0.25) == pytest.approx(0.5, abs=0.012)
     # ... and beyond it only the excess acts: (0.65 - 0.3) / 0.7 = 0.5.
     assert _buy_share(0.3, 0.65) == pytest.approx(0.5 * (1 + side_weight * 0.5), abs=0.012)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.floats(-1.0, 1.0) | st.just(float("nan")), min_size=1, max_size=300))
-def test_recorded_quantiles_of_the_sorted_sentiment_are_the_quantiles_of_the_sentiment(values):
-    """The recorder sorts the sentiment before `np.percentile` (faster): the same values, NaN included."""
-    s = np.array(values)
-    q = SENTIMENT_QUANTILES
-    np.testing.assert_array_equal(np.percentile(np.sort(s), q), np.percentile(s, q))
 
 
 FLOATS = st.floats(allow_nan=True, allow_infinity=True, width=64) | st.sampled_from([0.0, -0.0, 1.0, -1.0])

@@ -50,12 +50,13 @@ class StubModel(mesa.Model):
 TIERS = TierTable.from_rows([(2_000, 0.005, 100), (10_000, 0.01, 50), (40_000, 0.02, 20), (float("inf"), 0.1, 5)])
 
 
-def make_venue(kind: str, band: float = 0.05, mark: str = "last") -> OrderBookAgent:
+def make_venue(kind: str, band: float = 0.05, mark: str = "last", funding_every: float = 8 * 3600.0) -> OrderBookAgent:
     # Lots that are not powers of two, so that any reordering of a product by the lot size shows.
     assets = [AssetRules("BTC", 0.1, 0.7, 100.0, TIERS), AssetRules("ALT", 0.05, 1.3, 50.0, TIERS)]
     with mock.patch.dict(os.environ, {ENV_VAR: kind}):
         venue = OrderBookAgent(StubModel(), assets, N_TRADERS,
-                               VenueRules(insurance_fund=2_000.0, mark_method=mark, market_band=band))
+                               VenueRules(insurance_fund=2_000.0, mark_method=mark, market_band=band,
+                                          funding_every=funding_every))
     assert venue.kernels == kind
     venue.deposit(MAKER, 5e7)
     for acct, cash in zip(range(1, N_TRADERS), (900.0, 2_500.0, 7_000.0, 30_000.0, 150_000.0)):
@@ -72,10 +73,11 @@ class VenueKernelsAgree(RuleBasedStateMachine):
 
     band = 0.05  # market orders' price band: wide enough for sweeps to liquidate
     mark = "last"  # the mark follows the last trade, so moves liquidate at once
+    funding_every = 8 * 3600.0
 
     def __init__(self) -> None:
         super().__init__()
-        self.py, self.nat = make_venue("python", self.band, self.mark), make_venue("native", self.band, self.mark)
+        self.py, self.nat = (make_venue(kind, self.band, self.mark, self.funding_every) for kind in ("python", "native"))
         self.ids: list[tuple[int, int]] = []  # (asset, order id) of every order that rested
         self.now = 0.0
         # A thin ladder on both books, and leveraged positions on both sides for the moves to liquidate.
@@ -183,9 +185,11 @@ TestVenueKernelsAgreeNarrowBand = VenueKernelsAgreeNarrowBand.TestCase
 
 
 class VenueKernelsAgreeIndexMark(VenueKernelsAgree):
-    """The same with the event's mark: the median of the index, the index plus the basis average, and the last price."""
+    """The same with the event's mark: the median of the index, the index plus the basis average, and the last
+    price; and funding paid every five steps."""
 
     mark = "index"
+    funding_every = 5.0
 
 
 VenueKernelsAgreeIndexMark.TestCase.settings = settings(max_examples=50, stateful_step_count=50, deadline=None,
@@ -211,6 +215,7 @@ TestVenueKernelsAgreeMedianMark = VenueKernelsAgreeMedianMark.TestCase
     [("post_quotes", (MAKER, 0, [(1.0, 990, 2.5)]))], [("post_quotes", (MAKER, 0, [(BUY, 990, 2), (BUY, 0, 2)]))],
     [("cancel_many", (0, "iter", (1, 2, 999)))],
     [("begin_step", (1.0, [100.0, 50.0]))], [("begin_step", (1.0, np.array([100, 50])))],
+    [("cancel", (0, 1)), ("market", (1, 0, 0, 1))], [("cancel", (0, 2)), ("market", (1, 0, 2, 1))],
     [("begin_step", (1.0, np.array([[100.0, 50.0]])[:, ::1][0]))], [("begin_step", (1.0, np.array([0.0, 50.0])))],
     # Plain ints the book refuses (side, lots, tick, time in force), and a float id: the C paths hand them back.
     [("post_quotes", (MAKER, 0, [(2, 990, 2)]))], [("post_quotes", (MAKER, 0, [(BUY, 990, 0)]))],

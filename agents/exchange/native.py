@@ -52,12 +52,12 @@ _DEPENDS = {"agents.exchange.book_native": ("agents/exchange/book_native.pxd",),
 _ROOT = Path(__file__).resolve().parents[2]
 
 
-def _stale(module: ModuleType) -> bool:
-    """Whether a compiled module is older than a source it is built from (edited since `pip install -e .`)."""
+def _stale(module: ModuleType) -> Path | None:
+    """A source the compiled module is built from and older than (edited since `pip install -e .`), or None."""
     built = Path(module.__file__).stat().st_mtime
     sources = [Path(module.__file__).with_name(module.__name__.rpartition(".")[2] + ".pyx")]
     sources += [_ROOT / path for path in _DEPENDS.get(module.__name__, ())]
-    return any(source.exists() and source.stat().st_mtime > built for source in sources)
+    return next((source for source in sources if source.exists() and source.stat().st_mtime > built), None)
 
 
 def _load(name: str) -> ModuleType | None:
@@ -68,9 +68,11 @@ def _load(name: str) -> ModuleType | None:
         if exc.name != name and exc.name not in MODULES:
             raise
         return None
-    if _stale(module):
-        warnings.warn(f"{name.replace('.', '/')}.pyx is newer than its compiled module; the pure-Python kernels "
-                      "will be used until you rebuild it with: pip install -e .", RuntimeWarning, stacklevel=3)
+    newer = _stale(module)
+    if newer is not None:
+        warnings.warn(f"{newer.relative_to(_ROOT) if newer.is_relative_to(_ROOT) else newer} is newer than the "
+                      f"compiled {name}; the pure-Python kernels will be used until you rebuild with: "
+                      "pip install -e .", RuntimeWarning, stacklevel=3)
         return None
     return module
 

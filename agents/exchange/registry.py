@@ -51,7 +51,8 @@ class OrderRegistry:
         return sorted(self._reduce_only.pop(account, ()))
 
     def state(self) -> tuple[dict, dict, dict]:
-        """Everything recorded, as plain values that compare exactly (accounts without orders left out)."""
-        owner = {oid: (acct, float(per_lot).hex(), ro) for oid, (acct, per_lot, ro) in self._owner.items()}
-        return (owner, {a: sorted(ids) for a, ids in self._by_account.items() if ids},
-                {a: sorted(ids) for a, ids in self._reduce_only.items() if ids})
+        """Everything recorded, as plain values that compare and pickle exactly: keys ascending, accounts
+        without orders left out."""
+        owner = {oid: (acct, float(per_lot).hex(), ro) for oid, (acct, per_lot, ro) in sorted(self._owner.items())}
+        return (owner, {a: sorted(ids) for a, ids in sorted(self._by_account.items()) if ids},
+                {a: sorted(ids) for a, ids in sorted(self._reduce_only.items()) if ids})

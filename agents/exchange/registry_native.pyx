@@ -4,12 +4,22 @@
 """The order registry compiled: `NativeOrderRegistry`, the same registry as
 `agents.exchange.registry.OrderRegistry` in C++ containers (declared in
 ``registry_native.pxd``), so the compiled venue books and releases resting
-orders without touching a Python dict or set. Ids and accounts are 64-bit ints.
+orders without touching a Python dict or set. Ids and accounts are 64-bit ints;
+the Python methods look up other numbers as a dict would (3.0 finds 3, 3.5 nothing).
 """
 
 from cython.operator cimport dereference as deref, preincrement as inc
 from libcpp.algorithm cimport sort
 from libcpp.vector cimport vector
+
+
+cdef bint _key(object x, i64* out):
+    """Whether ``x`` is a dict key equal to a 64-bit int (in ``out``)."""
+    try:
+        out[0] = x
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return type(x) is int or out[0] == x  # C conversion truncates floats
 
 
 cdef class NativeOrderRegistry:
@@ -61,27 +71,33 @@ cdef class NativeOrderRegistry:
 
     def entry(self, order_id) -> tuple:
         """``(account, collateral per lot, reduce-only)`` of a resting order; `KeyError` if unknown."""
-        cdef Entry* e = self._entry(order_id)
+        cdef i64 oid
+        cdef Entry* e = self._entry(oid) if _key(order_id, &oid) else NULL
         if e is NULL:
             raise KeyError(order_id)
         return e.account, e.per_lot, e.reduce_only
 
     def remove(self, order_id) -> None:
         """Forget an order that no longer rests; `KeyError` if unknown."""
-        if self._entry(order_id) is NULL:
+        cdef i64 oid
+        if not _key(order_id, &oid) or self._entry(oid) is NULL:
             raise KeyError(order_id)
-        self._remove(order_id)
+        self._remove(oid)
 
     def of_account(self, account) -> list:
         """Ids of an account's resting orders, ascending."""
-        cdef unordered_map[i64, unordered_set[i64]].iterator found = self._by_account.find(account)
+        cdef i64 acct
+        if not _key(account, &acct):
+            return []
+        cdef unordered_map[i64, unordered_set[i64]].iterator found = self._by_account.find(acct)
         if found == self._by_account.end():
             return []
         return sorted(deref(found).second)
 
     def count(self, account) -> int:
         """How many resting orders an account has."""
-        return self._count(account)
+        cdef i64 acct
+        return self._count(acct) if _key(account, &acct) else 0
 
     cdef Py_ssize_t _count(self, i64 account) noexcept:
         cdef unordered_map[i64, unordered_set[i64]].iterator found = self._by_account.find(account)
@@ -89,11 +105,12 @@ cdef class NativeOrderRegistry:
 
     def pop_reduce_only(self, account) -> list:
         """Ids of an account's reduce-only orders, ascending, no longer listed as such (the venue cancels them)."""
-        return self._pop_reduce_only(account)
+        cdef i64 acct
+        return self._pop_reduce_only(acct) if _key(account, &acct) else []
 
     def state(self) -> tuple:
         """Everything recorded, as plain values that compare exactly (accounts without orders left out)."""
         owner = {p.first: (p.second.account, float(p.second.per_lot).hex(), p.second.reduce_only) for p in self._owner}
         by = {p.first: sorted(p.second) for p in self._by_account if not p.second.empty()}
         ro = {p.first: sorted(p.second) for p in self._reduce_only if not p.second.empty()}
-        return owner, by, ro
+        return dict(sorted(owner.items())), dict(sorted(by.items())), dict(sorted(ro.items()))

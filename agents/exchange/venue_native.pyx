@@ -349,7 +349,7 @@ def market(self, account, asset, side, lots, cause=_TRADER, reduce_only=False):
             return 0
     cdef NativeLimitOrderBook book = _book(self, a)
     cdef i64 opp
-    if not book._touch(-sd, &opp):
+    if not book._touch(-1 if sd == 1 else 1, &opp):  # a buy takes the best ask, anything else the best bid
         self.rejections["no_liquidity"] += 1
         return 0
     # A sell fills at the best bid or lower; a buy is checked at a price 1% through the touch.
