@@ -38,6 +38,25 @@ class Recorder:
         self._tape_pos = [0] * len(symbols)
         self._prev_liq = np.zeros((len(symbols), 2))
         self._prev_stops = np.zeros(len(symbols), dtype=np.int64)
+        self._mood_of: np.ndarray | None = None  # the sentiment `_mood` was computed from
+        self._mood: tuple = ()
+
+    def mood_statistics(self, s: np.ndarray) -> tuple:
+        """``(quantiles, (mean, std, bullish share))`` of the sentiment ``s``.
+
+        Computed again only when ``s`` has changed since the last call, bit for bit:
+        with sentiment off, or between updates, every record would repeat the same
+        percentiles over every trader, idle ones included.
+        """
+        if self._mood_of is not None and self._mood_of.shape == s.shape and np.array_equal(
+                self._mood_of.view(np.int64), s.view(np.int64)):
+            return self._mood
+        if len(s):
+            self._mood = (np.percentile(s, SENTIMENT_QUANTILES), (s.mean(), s.std(), (s > 0).mean()))
+        else:
+            self._mood = (np.full(len(SENTIMENT_QUANTILES), np.nan), (np.nan, np.nan, np.nan))
+        self._mood_of = s.copy()
+        return self._mood
 
     def start_row(self, now: float) -> int:
         """Open the next record row at simulated time ``now``; returns its index."""
@@ -70,10 +89,7 @@ class Recorder:
         d = self.data
         s = model.sentiment
         fund_eq = venue.fund_equity()
-        # Not of np.sort(s), though numpy sorts faster than it partitions: with zeros of both signs present,
-        # the quantile can come out as the other zero.
-        quantiles = np.percentile(s, SENTIMENT_QUANTILES) if len(s) else np.full(len(SENTIMENT_QUANTILES), np.nan)
-        mood = (s.mean(), s.std(), (s > 0).mean()) if len(s) else (np.nan, np.nan, np.nan)
+        quantiles, mood = self.mood_statistics(s)
         for a, book in enumerate(venue.books):
             bid, ask = book.best_bid(), book.best_ask()
             tick, lot = book.tick_size, book.lot_size
