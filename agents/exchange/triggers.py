@@ -28,6 +28,7 @@ class TriggerHeap:
         if direction not in (UP, DOWN):
             raise ValueError("direction must be UP (+1) or DOWN (-1)")
         self.direction = direction
+        # (direction * price, seq, ident, version); the compiled venue peeks at its top (venue_native._maybe_due).
         self._heap: list[tuple[float, int, int, int]] = []
         self._seq = itertools.count()
         self._compact_min = self._compact_at = compact_min

@@ -158,6 +158,11 @@ cdef inline NativeOrderRegistry _registry(object v, Py_ssize_t asset):
     return <NativeOrderRegistry?>v.registries[asset]
 
 
+cdef inline double _last_price(object v, NativeLimitOrderBook book, Py_ssize_t asset) except? -1.0:
+    """`OrderBookAgent.last_price`."""
+    return <double><i64>v.last_tick[asset] * book.tick_size
+
+
 cdef int _c_settle(object self, LedgerKernel k, NativeLimitOrderBook book, Py_ssize_t a, i64 tk, i64 sd, object m,
                    object cause) except -1:
     """`OrderBookAgent._settle`."""
@@ -379,9 +384,14 @@ def market(self, account, asset, side, lots, cause=_TRADER, reduce_only=False):
 
 # The per-step calls: the mark's moving averages, the premium sample and the trigger checks.
 
-cdef inline bint _maybe_due(list heap, double bound):
-    """Whether a `TriggerHeap`'s nearest entry (live or stale) is crossed by ``bound``."""
-    return len(heap) > 0 and <double>(<tuple>heap[0])[0] <= bound
+cdef inline bint _maybe_due(object trigger_heap, double price):
+    """Whether a `TriggerHeap`'s nearest entry (live or stale) is crossed by ``price``.
+
+    It reads the heap's list, whose entries are keyed by ``direction * price``,
+    as `TriggerHeap.peek_due` does, without a Python call.
+    """
+    cdef list heap = trigger_heap._heap
+    return len(heap) > 0 and <double>(<tuple>heap[0])[0] <= <int>trigger_heap.direction * price
 
 
 cdef int _c_resolve(object self, Py_ssize_t a, object asset) except -1:
@@ -394,13 +404,12 @@ cdef int _c_resolve(object self, Py_ssize_t a, object asset) except -1:
     if self._resolving:
         return 0
     cdef NativeLimitOrderBook book = _book(self, a)
-    cdef double last = <double><i64>self.last_tick[a] * book.tick_size, mid
-    if not book._mid(&mid):
+    cdef double last = _last_price(self, book, a), mid
+    if not book._mid(&mid):  # `OrderBookAgent.mid_price`
         mid = last
     mark = self.mark.update(asset, last, mid)
     stops = self.stops[a]
-    if (_maybe_due(stops.up._heap, last) or _maybe_due(stops.down._heap, -last)
-            or self.watch[a].next_due(mark) is not None):
+    if _maybe_due(stops.up, last) or _maybe_due(stops.down, last) or self.watch[a].next_due(mark) is not None:
         type(self).resolve(self, asset)
     return 0
 
@@ -428,8 +437,8 @@ def begin_step(self, now, index):
     cdef NativeLimitOrderBook book
     for a in range(n):
         book = books[a]
-        if not book._mid(&m[a]):
-            m[a] = <double><i64>self.last_tick[a] * book.tick_size
+        if not book._mid(&m[a]):  # `OrderBookAgent.mid_price`
+            m[a] = _last_price(self, book, a)
     mark, funding = self.mark, self.funding
     cdef double[::1] ema = mark.ema, basis = mark.basis, mark_index = mark.index, premium = funding.premium_sum
     cdef const double[:] idx = index
