@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 import random
-import weakref
 from collections import deque
 from types import MethodType
 
@@ -32,6 +31,7 @@ import mesa
 
 from agents.exchange.book import BUY, SELL
 from agents.exchange.native import traders_native
+from agents.ids import COUNTERS
 from model.sentiment import acted_on
 
 _MAX_RATIO = 3.0  # how far recent volatility may sway behaviour: at most threefold either way
@@ -84,14 +84,15 @@ class RecentVolatility:
         return min(_MAX_RATIO, max(1.0 / _MAX_RATIO, math.sqrt(recent / ref)))
 
 
-_GAUGES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def recent_volatility(model: mesa.Model) -> RecentVolatility:
-    """The model's shared `RecentVolatility` (made on first use)."""
-    gauge = _GAUGES.get(model)
+    """The model's shared `RecentVolatility` (made on first use).
+
+    It lives on the model itself: a weak-keyed table would never let go, since
+    the gauge refers to its model.
+    """
+    gauge = getattr(model, "_recent_volatility", None)
     if gauge is None:
-        gauge = _GAUGES[model] = RecentVolatility(model)
+        gauge = model._recent_volatility = RecentVolatility(model)
     return gauge
 
 
@@ -106,6 +107,7 @@ class Trader(mesa.Agent):
     """
 
     strategy = "trader"
+    _ids = COUNTERS  # Mesa 3.3 numbers agents here; see agents.ids
 
     def __init__(self, model: mesa.Model, account: int, assets: list[int], size_usd: float) -> None:
         super().__init__(model)

@@ -36,6 +36,7 @@ from agents.exchange.cascades import (ADL, CAUSES, FORCED, LIQUIDATION, SHOCK, S
                                       TriggerResolution)
 from agents.exchange.margin import BINANCE_BTCUSDT, TierTable
 from agents.exchange.triggers import StopBook
+from agents.ids import COUNTERS
 
 _FUND_LEVERAGE = 1e12  # the insurance fund posts no initial margin
 
@@ -82,6 +83,8 @@ class OrderBookAgent(TriggerResolution, mesa.Agent):
         n_traders: number of trader accounts.
         rules: fees, liquidation, mark and funding settings.
     """
+
+    _ids = COUNTERS  # Mesa 3.3 numbers agents here; see agents.ids
 
     def __init__(self, model: mesa.Model, assets: list[AssetRules], n_traders: int, rules: VenueRules) -> None:
         super().__init__(model)
