@@ -99,3 +99,25 @@ def test_without_compiled_modules_the_pure_python_kernels_run(tmp_path) -> None:
     out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_a_partial_rebuild_falls_back_to_the_pure_python_kernels(monkeypatch) -> None:
+    """A module compiled against an older build of a class it cimports: a warning, not a crash at import."""
+    from agents.exchange import native
+
+    mismatch = ("agents.exchange.book_native.NativeLimitOrderBook size changed, may indicate binary "
+                "incompatibility. Expected 296 from C header, got 288 from PyObject")
+
+    def fail(name: str):
+        raise ValueError(mismatch)
+
+    monkeypatch.setattr(native.importlib, "import_module", fail)
+    with pytest.warns(RuntimeWarning, match=r"compiled agents\.exchange\.venue_native does not match.*pip install -e \."):
+        assert native._load("agents.exchange.venue_native") is None
+
+    def broken(name: str):
+        raise ValueError("some other error in the module's own code")
+
+    monkeypatch.setattr(native.importlib, "import_module", broken)
+    with pytest.raises(ValueError, match="some other error"):
+        native._load("agents.exchange.venue_native")

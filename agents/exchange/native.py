@@ -68,6 +68,12 @@ def _load(name: str) -> ModuleType | None:
         if exc.name != name and exc.name not in MODULES:
             raise
         return None
+    except ValueError as exc:  # built against another build of what it cimports (a partial rebuild)
+        if "binary incompatibility" not in str(exc):
+            raise
+        warnings.warn(f"the compiled {name} does not match the compiled modules it uses ({exc}); the pure-Python "
+                      "kernels will be used until you rebuild with: pip install -e .", RuntimeWarning, stacklevel=3)
+        return None
     newer = _stale(module)
     if newer is not None:
         warnings.warn(f"{newer.relative_to(_ROOT) if newer.is_relative_to(_ROOT) else newer} is newer than the "
