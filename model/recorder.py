@@ -26,6 +26,22 @@ SERIES_COLUMNS = [
 ]
 
 
+def percentiles(s: np.ndarray, q: tuple[float, ...]) -> np.ndarray:
+    """``np.percentile(s, q)``, bit for bit, about 2.5 times faster on 35k traders.
+
+    numpy selects the ranks it needs with a partition over all of them, which is
+    slower than sorting first (its partition of sorted data is quick). The
+    result only depends on the values found at those ranks, and in a permutation
+    of ``s`` these are the same bits, unless ``s`` holds zeros of both signs
+    (equal, so either may land at a rank) or a NaN (numpy returns the NaN it finds
+    last, and NaNs may differ in their payload bits): then numpy runs on ``s`` itself.
+    """
+    zeros = s[s == 0.0]
+    if np.isnan(s).any() or (len(zeros) and np.signbit(zeros).any() and not np.signbit(zeros).all()):
+        return np.percentile(s, q)
+    return np.percentile(np.sort(s), q)
+
+
 class Recorder:
     """Column buffers for per-asset series."""
 
@@ -52,7 +68,7 @@ class Recorder:
                 self._mood_of.view(np.int64), s.view(np.int64)):
             return self._mood
         if len(s):
-            self._mood = (np.percentile(s, SENTIMENT_QUANTILES), (s.mean(), s.std(), (s > 0).mean()))
+            self._mood = (percentiles(s, SENTIMENT_QUANTILES), (s.mean(), s.std(), (s > 0).mean()))
         else:
             self._mood = (np.full(len(SENTIMENT_QUANTILES), np.nan), (np.nan, np.nan, np.nan))
         self._mood_of = s.copy()

@@ -1,10 +1,13 @@
-"""The recorder's sentiment statistics: computed again only when the sentiment has changed."""
+"""The recorder's sentiment statistics: numpy's to the bit, computed again only when the sentiment has changed."""
 
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
-from model.recorder import SENTIMENT_QUANTILES, Recorder
+from model.recorder import SENTIMENT_QUANTILES, Recorder, percentiles
 
 
 def fresh(s: np.ndarray) -> tuple:
@@ -26,3 +29,31 @@ def test_mood_statistics_follow_every_change_of_the_sentiment_to_the_bit():
     assert rec.mood_statistics(s)[1] == fresh(s)[1]
     empty = rec.mood_statistics(np.zeros(0))
     assert np.isnan(empty[0]).all() and all(np.isnan(v) for v in empty[1])
+
+
+def _same_bits(ours: np.ndarray, numpys: np.ndarray) -> bool:
+    return ours.view(np.int64).tolist() == numpys.view(np.int64).tolist()
+
+
+_ANY = st.sampled_from([0.0, -0.0, 0.25, -1.0, 1e-300, np.inf, -np.inf, np.nan]) | st.floats(-1, 1)
+_QUANTILES = st.lists(st.floats(0, 100), min_size=1, max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays(np.float64, st.integers(1, 60), elements=_ANY), _QUANTILES)
+def test_percentiles_are_numpys_to_the_bit(s, q):
+    assert _same_bits(percentiles(s, tuple(q)), np.percentile(s, q))
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays(np.float64, st.integers(100, 400), elements=st.sampled_from([0.0, -0.0, 0.5, -0.5, 0.1])), _QUANTILES)
+def test_percentiles_with_zeros_of_both_signs(s, q):
+    """Long, with many ties: a sort and numpy's partition can leave different zeros at a rank (the guard)."""
+    assert _same_bits(percentiles(s, tuple(q)), np.percentile(s, q))
+
+
+def test_percentiles_leave_the_sentiment_as_it_was():
+    s = np.array([0.5, -0.1, 0.3, -0.7, 0.0])
+    before = s.copy()
+    percentiles(s, SENTIMENT_QUANTILES)
+    assert _same_bits(s, before)
