@@ -42,7 +42,8 @@ _QUANTILES = st.lists(st.floats(0, 100), min_size=1, max_size=6)
 @settings(max_examples=200, deadline=None)
 @given(arrays(np.float64, st.integers(1, 60), elements=_ANY), _QUANTILES)
 def test_percentiles_are_numpys_to_the_bit(s, q):
-    assert _same_bits(percentiles(s, tuple(q)), np.percentile(s, q))
+    with np.errstate(invalid="ignore"):  # inf - inf between two ranks: NaN, from both
+        assert _same_bits(percentiles(s, tuple(q)), np.percentile(s, q))
 
 
 @settings(max_examples=200, deadline=None)
