@@ -129,10 +129,10 @@ class Recorder:
             d["trades"][i, a] = hi - lo
             self._tape_pos[a] = hi
             usd = lot * mid
-            d["depth_1pct_bid"][i, a] = book.depth_within_bps(BUY, 100) * usd
-            d["depth_1pct_ask"][i, a] = book.depth_within_bps(SELL, 100) * usd
             for side, name in ((BUY, "bid"), (SELL, "ask")):
-                prof = book.depth_profile(side, DEPTH_BANDS_BPS) * usd
+                within, prof = book.depth_summary(side, 100, DEPTH_BANDS_BPS)
+                d[f"depth_1pct_{name}"][i, a] = within * usd
+                prof = prof * usd
                 for b, v in zip(DEPTH_BANDS_BPS, prof):
                     d[f"depth_bps_{b}_{name}"][i, a] = v
             # Open interest in whole lots: integer sums, exact in any order. (A column at a time: numpy

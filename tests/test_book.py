@@ -197,6 +197,11 @@ class BookVsReference(RuleBasedStateMachine):
             assert self.fast.depth_profile(side, bands).tolist() == depth_profile(self.fast, side, bands).tolist()
             for bps in (0.0, 10.0, 33.3, 100.0, 1e4):
                 assert self.fast.depth_within_bps(side, bps) == depth_within_bps(self.fast, side, bps)
+            for bps, bbands in ((100.0, bands), (33.3, bands[:3]), (1e4, bands), (2e4, bands[:0]), (-5.0, bands),
+                                (float("nan"), bands), (float("inf"), bands[4:])):
+                within, profile = self.fast.depth_summary(side, bps, bbands)
+                assert within == depth_within_bps(self.fast, side, bps)
+                assert profile.tolist() == depth_profile(self.fast, side, bbands).tolist()
             for lo, hi in ((995.5, 1004.5), (990, 1010), (-1.0, 2e18), (1003, 1003), (1010.0, 990.0), (0, float("inf"))):
                 assert self.fast.lots_between(side, lo, hi) == lots_between(self.fast, side, lo, hi)
 

@@ -276,6 +276,10 @@ class LimitOrderBook:
         """Resting lots within each of several bps distances of mid, vectorised."""
         return depth_profile(self, side, bps_bands)
 
+    def depth_summary(self, side: int, bps: float, bps_bands: np.ndarray) -> tuple[int, np.ndarray]:
+        """``(depth_within_bps(side, bps), depth_profile(side, bps_bands))`` (the compiled book walks once)."""
+        return depth_within_bps(self, side, bps), depth_profile(self, side, bps_bands)
+
     def order(self, order_id: int) -> tuple[int, int, int, int]:
         """``(side, tick, qty, owner)`` of a resting order; `OrderError` if unknown."""
         o = self._orders.get(order_id)

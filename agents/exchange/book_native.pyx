@@ -222,6 +222,53 @@ cdef class NativeLimitOrderBook:
                 inc(it)
         return out
 
+    def depth_summary(self, side: int, bps: float, bps_bands):
+        """``(depth_within_bps(side, bps), depth_profile(side, bps_bands))`` in one walk from the touch."""
+        bands_arr = np.asarray(bps_bands, dtype=float)
+        out = np.zeros(len(bands_arr), dtype=np.int64)
+        if self._bids.empty() or self._asks.empty():
+            return 0, out
+        cdef double[:] bands = np.ascontiguousarray(bands_arr)
+        cdef i64[:] acc = out
+        cdef Py_ssize_t j, nb = bands.shape[0]
+        cdef double mid = 0.5 * <double>(deref(self._asks.begin()).first + deref(self._bids.rbegin()).first)
+        cdef double widest = -INFINITY, b = bps, edge, t
+        for j in range(nb):
+            if bands[j] > widest:
+                widest = bands[j]
+        cdef i64 within = 0
+        cdef bint in_bands = True
+        cdef cmap[i64, Level].iterator it
+        cdef cmap[i64, Level].reverse_iterator rit
+        # The bounds are depth_within_bps's: a bid at or above mid (1 - bps), an ask at or below mid (1 + bps).
+        # Every bid is below mid and every ask above, so only the far bound counts; past it and past the widest
+        # band (distances only grow from the touch outward), nothing more is counted.
+        if side == BUY:
+            edge = mid * (1 - b * 1e-4)
+            rit = self._bids.rbegin()
+            while rit != self._bids.rend():
+                t = <double>deref(rit).first
+                if in_bands:
+                    in_bands = _add_to_bands(deref(rit).first, deref(rit).second.qty, mid, widest, bands, acc)
+                if t >= edge:
+                    within += deref(rit).second.qty
+                elif not in_bands:
+                    break
+                inc(rit)
+        else:
+            edge = mid * (1 + b * 1e-4)
+            it = self._asks.begin()
+            while it != self._asks.end():
+                t = <double>deref(it).first
+                if in_bands:
+                    in_bands = _add_to_bands(deref(it).first, deref(it).second.qty, mid, widest, bands, acc)
+                if t <= edge:
+                    within += deref(it).second.qty
+                elif not in_bands:
+                    break
+                inc(it)
+        return within, out
+
     cdef bint _find(self, order_id, i64* oid):
         """Whether ``order_id`` names a resting order, as a dict lookup would (1.0 does, 1.5 does not)."""
         try:
