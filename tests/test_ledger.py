@@ -1,6 +1,6 @@
 """The ledger's compiled kernel against its pure-Python methods: same columns, bit for bit.
 
-`agents.exchange.accounts.Ledger.fill` and `available` are the reference; a
+`agents.exchange.accounts.Ledger.fill`, `available` and `side_totals` are the reference; a
 ledger made with the compiled `LedgerKernel` must leave every column exactly
 equal after any sequence of fills (opens, adds, reductions, flips, closes).
 `row_sums`, the ledger's fast row sum, must equal numpy's ``sum(axis=1)``.
@@ -88,6 +88,29 @@ def test_kernel_indexes_accounts_and_assets_as_numpy_does() -> None:
         with pytest.raises(IndexError):
             led.available(N_ACCOUNTS)
     assert_same(py, nat)
+
+
+@needs_kernel
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.integers(-(1 << 40), 1 << 40) | st.sampled_from([0, 1, -1]), min_size=3, max_size=3),
+                min_size=1, max_size=40))
+def test_kernel_side_totals_match_python_and_a_plain_count(rows: list) -> None:
+    py, nat = (Ledger(len(rows), LOTS), Ledger(len(rows), LOTS, kernel=LedgerKernel))
+    for led in (py, nat):
+        led.position[:] = rows
+    for asset in (0, 1, 2, -1, -3):
+        col = [r[asset] for r in rows]
+        plain = (sum(q for q in col if q > 0), -sum(q for q in col if q < 0),
+                 sum(q > 0 for q in col), sum(q < 0 for q in col))
+        assert py.side_totals(asset) == nat.side_totals(asset) == plain
+    assert all(type(v) is int for v in nat.side_totals(0) + py.side_totals(0))
+    for led in (py, nat):
+        for bad in (3, -4):
+            with pytest.raises(IndexError):
+                led.side_totals(bad)
+    first = nat.grow(1)  # the kernel is rebound to the new columns
+    nat.position[first, 0] = -5
+    assert nat.side_totals(0)[1] == -sum(r[0] for r in rows if r[0] < 0) + 5
 
 
 # Any double, with signed zeros, infinities and NaN well represented.

@@ -11,4 +11,5 @@ cdef class LedgerKernel:
 
     cpdef double fill(self, Py_ssize_t account, Py_ssize_t asset, i64 signed_lots, double price, double fee) except? -1.0
     cpdef double available(self, Py_ssize_t account) except? -1.0
+    cpdef tuple side_totals(self, Py_ssize_t asset)
     cdef inline int _check(self, Py_ssize_t* account, Py_ssize_t* asset) except -1

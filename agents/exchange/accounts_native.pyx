@@ -73,6 +73,22 @@ cdef class LedgerKernel:
             reserved += self.order_margin[account, j]
         return self.wallet[account] - reserved
 
+    cpdef tuple side_totals(self, Py_ssize_t asset):
+        """`agents.exchange.accounts.Ledger.side_totals`, compiled (integer sums, so the same in any order)."""
+        cdef Py_ssize_t account = 0, i
+        self._check(&account, &asset)
+        cdef i64 long_lots = 0, short_lots = 0, q
+        cdef Py_ssize_t n_long = 0, n_short = 0
+        for i in range(self.position.shape[0]):
+            q = self.position[i, asset]
+            if q > 0:
+                long_lots += q
+                n_long += 1
+            elif q < 0:
+                short_lots -= q
+                n_short += 1
+        return long_lots, short_lots, n_long, n_short
+
     cdef inline int _check(self, Py_ssize_t* account, Py_ssize_t* asset) except -1:
         """Wrap negative indices as numpy does and check both (bounds checks are off for the accesses)."""
         cdef Py_ssize_t n = self.wallet.shape[0]
