@@ -75,8 +75,11 @@ cdef class LedgerKernel:
 
     cpdef tuple side_totals(self, Py_ssize_t asset):
         """`agents.exchange.accounts.Ledger.side_totals`, compiled (integer sums, so the same in any order)."""
-        cdef Py_ssize_t account = 0, i
-        self._check(&account, &asset)
+        cdef Py_ssize_t i
+        if asset < 0:
+            asset += self.n_assets
+        if not 0 <= asset < self.n_assets:  # (not _check: a ledger without accounts has totals too)
+            raise IndexError(f"asset out of range ({self.n_assets} assets)")
         cdef i64 long_lots = 0, short_lots = 0, q
         cdef Py_ssize_t n_long = 0, n_short = 0
         for i in range(self.position.shape[0]):

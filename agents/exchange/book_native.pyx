@@ -241,7 +241,7 @@ cdef class NativeLimitOrderBook:
         cdef cmap[i64, Level].iterator it
         cdef cmap[i64, Level].reverse_iterator rit
         # The bounds are depth_within_bps's: a bid at or above mid (1 - bps), an ask at or below mid (1 + bps).
-        # Every bid is below mid and every ask above, so only the far bound counts; past it and past the widest
+        # No bid is above mid and no ask below, so only the far bound counts; past it and past the widest
         # band (distances only grow from the touch outward), nothing more is counted.
         if side == BUY:
             edge = mid * (1 - b * 1e-4)
