@@ -106,6 +106,8 @@ class MarketModel(mesa.Model):
         self.set_rates(np.where(is_maker, 0.0, rates))
         self.recorder = Recorder(SERIES_COLUMNS, int(scenario.duration // scenario.record_every), scenario.symbols)
         self._record_every_steps = max(1, int(round(scenario.record_every / self.dt)))
+        self._past_ranges: dict[tuple[int, int], tuple[float, float]] = {}  # see recent_range
+        self._past_ranges_n = 0
         self._fund_block = np.zeros((0, len(scenario.assets)))
         self.datacollector = mesa.DataCollector(model_reporters={"last_price": first_asset_last_price})
         for mm in self.market_makers:
@@ -205,10 +207,17 @@ class MarketModel(mesa.Model):
         rec = self.recorder
         k = max(0, rec.n - int(window_s // self.spec.record_every))
         now = self.venue.last_price(asset)
-        past = rec.data["last"][k:rec.n, asset]
-        if len(past) == 0:
+        if k >= rec.n:  # nothing recorded in the window
             return now, now
-        return min(now, float(past.min())), max(now, float(past.max()))
+        # Recorded rows never change, so each maker's and speculator's look at the same rows
+        # between two records reuses one min and max (the cache is emptied at each new record).
+        if self._past_ranges_n != rec.n:
+            self._past_ranges, self._past_ranges_n = {}, rec.n
+        low_high = self._past_ranges.get((asset, k))
+        if low_high is None:
+            past = rec.data["last"][k:rec.n, asset]
+            low_high = self._past_ranges[asset, k] = (float(past.min()), float(past.max()))
+        return min(now, low_high[0]), max(now, low_high[1])
 
     # ------------------------------------------------------------- shocks
     def shock_snapshot(self) -> dict:
