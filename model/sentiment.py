@@ -376,6 +376,13 @@ class SentimentCoefficients:
                    np.full(n, noise), np.full(n, persistence))
 
 
+def _full_length(v: float | np.ndarray, n: int) -> np.ndarray:
+    """``v`` as float64 of length ``n`` (a scalar broadcast); a float64 array of that length as it is."""
+    if type(v) is np.ndarray and v.dtype == np.float64 and v.shape == (n,):
+        return v  # most inputs: skips broadcast_to, which costs microseconds a call
+    return np.broadcast_to(np.asarray(v, dtype=np.float64), (n,))
+
+
 def update_sentiment(s: np.ndarray, W: sp.csr_matrix, coef: SentimentCoefficients,
                      recent_return: float | np.ndarray, pain_signal: float | np.ndarray,
                      news: float | np.ndarray, rng: np.random.Generator | None,
@@ -415,7 +422,7 @@ def update_sentiment(s: np.ndarray, W: sp.csr_matrix, coef: SentimentCoefficient
         out = np.empty(n)
     if mix is not None and out.dtype == np.float64 and out.flags.c_contiguous:
         c = coef
-        mix(out, s, m, *(np.broadcast_to(np.asarray(v, dtype=np.float64), (n,)) for v in (
+        mix(out, s, m, *(_full_length(v, n) for v in (
             c.conformity, c.persistence, c.momentum, tanh_return, c.pain, pain_signal, news, c.noise, z)))
         return out
     x = s + coef.conformity * (m - s)
