@@ -39,6 +39,22 @@ def test_setup_builds_exactly_the_modules_native_loads() -> None:
     assert built == set(MODULES)
 
 
+def test_a_kernel_is_stale_when_any_declaration_it_is_built_from_changes() -> None:
+    """Each compiled module lists its own .pxd and every project .pxd it cimports (agents.exchange.native._DEPENDS)."""
+    import re
+
+    from agents.exchange.native import _DEPENDS
+
+    for module in MODULES:
+        pyx = ROOT / (module.replace(".", "/") + ".pyx")
+        needed = {f"{m.replace('.', '/')}.pxd" for m in re.findall(r"^from ((?:agents|model)\.[\w.]+) cimport",
+                                                                     pyx.read_text(), re.M)}
+        own = pyx.with_suffix(".pxd")
+        if own.exists():
+            needed.add(str(own.relative_to(ROOT)))
+        assert needed == set(_DEPENDS.get(module, ())), module
+
+
 def test_kernels_follow_the_environment(monkeypatch) -> None:
     monkeypatch.setenv(ENV_VAR, "python")
     assert book_class() is LimitOrderBook and kernel_kind() == "python"

@@ -43,7 +43,8 @@ MODULES = ("agents.exchange.book_native", "agents.exchange.accounts_native", "ag
 
 
 # Sources a compiled module depends on besides its own .pyx (the declarations it cimports).
-_DEPENDS = {"agents.exchange.book_native": ("agents/exchange/book_native.pxd",),
+_DEPENDS = {"agents.exchange.accounts_native": ("agents/exchange/accounts_native.pxd",),
+            "agents.exchange.book_native": ("agents/exchange/book_native.pxd",),
             "agents.exchange.registry_native": ("agents/exchange/registry_native.pxd",),
             "agents.exchange.venue_native": ("agents/exchange/accounts_native.pxd", "agents/exchange/book_native.pxd",
                                              "agents/exchange/registry_native.pxd"),
