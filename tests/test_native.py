@@ -137,3 +137,19 @@ def test_a_partial_rebuild_falls_back_to_the_pure_python_kernels(monkeypatch) ->
     monkeypatch.setattr(native.importlib, "import_module", broken)
     with pytest.raises(ValueError, match="some other error"):
         native._load("agents.exchange.venue_native")
+
+
+@needs_native
+def test_the_compiled_methods_read_the_venues_own_parts() -> None:
+    """`VenueParts` holds the venue's objects themselves, and they are still its own after a run."""
+    from model.market import MarketModel
+    from model.scenario import load_scenario
+
+    model = MarketModel(load_scenario(ROOT / "scenarios" / "calm.yaml", {"duration": "5m"}), rng=1)
+    model.run()
+    venue, parts = model.venue, model.venue._parts
+    for name in ("books", "registries", "tiers", "stops", "watch", "last_tick", "ledger", "mark", "rejections"):
+        assert getattr(parts, name) is getattr(venue, name), name
+    assert (parts.fund, parts.maker_fee, parts.taker_fee, parts.market_band) == (
+        venue.fund, venue.maker_fee, venue.taker_fee, venue.rules.market_band)
+    assert venue.orders_received > 0 and parts.last_tick == venue.last_tick

@@ -8,7 +8,9 @@ The compiled kernels are Cython modules beside their pure-Python originals (in
 * ``triggers_native``: `NativeLiquidationWatch`, the liquidation watch (`agents.exchange.triggers`);
 * ``registry_native``: `NativeOrderRegistry`, the venue's record of resting orders (`agents.exchange.registry`);
 * ``venue_native``: the venue's per-order methods (margin checks, booking, settlement), which a
-  venue on these kernels binds over its own (`agents.exchange.venue.OrderBookAgent`);
+  venue on these kernels binds over its own (`agents.exchange.venue.OrderBookAgent`), reading
+  the venue's fixed parts through one typed `VenueParts`; its margin maths are inline functions
+  in ``margin_native.pxd`` (`agents.exchange.margin`);
 * ``agents.ladder_native``: a market maker's ladder (`agents.market_maker.build_ladder`);
 * ``agents.market_maker_native``: a market maker's step (`agents.market_maker.MarketMaker.act`);
 * ``agents.traders_native``: a noise trader's activation (`agents.traders.NoiseTrader.act`);
@@ -47,7 +49,7 @@ _DEPENDS = {"agents.exchange.accounts_native": ("agents/exchange/accounts_native
             "agents.exchange.book_native": ("agents/exchange/book_native.pxd",),
             "agents.exchange.registry_native": ("agents/exchange/registry_native.pxd",),
             "agents.exchange.venue_native": ("agents/exchange/accounts_native.pxd", "agents/exchange/book_native.pxd",
-                                             "agents/exchange/registry_native.pxd"),
+                                             "agents/exchange/margin_native.pxd", "agents/exchange/registry_native.pxd"),
             "agents.market_maker_native": ("agents/exchange/book_native.pxd", "agents/exchange/registry_native.pxd"),
             "agents.traders_native": ("agents/exchange/book_native.pxd",)}
 _ROOT = Path(__file__).resolve().parents[2]

@@ -121,6 +121,7 @@ class OrderBookAgent(TriggerResolution, mesa.Agent):
         self.registries = [registry_class(self.kernels)() for _ in assets]  # resting orders by id and account
         self._resolving = False
         if self.kernels == "native":  # the compiled per-order methods replace the ones below, which stay the reference
+            self._parts = venue_methods.VenueParts(self)  # what they read of this venue, typed (set last: it reads the rest)
             for name in venue_methods.METHODS:
                 setattr(self, name, MethodType(getattr(venue_methods, name), self))
         if rules.insurance_fund:

@@ -27,9 +27,10 @@ Python methods, which validate them and raise what they raise.
 cimport cython
 from cpython.long cimport PyLong_AsLongLongAndOverflow
 
-from libc.math cimport NAN, fabs, floor, isfinite
+from libc.math cimport fabs, floor, isfinite
 
 from agents.exchange.accounts_native cimport LedgerKernel
+from agents.exchange.margin_native cimport liquidation_price, max_leverage
 from agents.exchange.book_native cimport TIF_GTC, TIF_IOC, TIF_POST, NativeLimitOrderBook, plain_order
 from agents.exchange.registry_native cimport Entry, NativeOrderRegistry
 
@@ -48,32 +49,32 @@ METHODS = ("_reserve", "_register", "_release", "_after_position_change", "post_
            "_settle", "limit", "market", "resolve", "begin_step")
 
 
-cdef double _liquidation_price(double position, double entry, double wallet, object table) except? -2.0:
-    """`agents.exchange.margin.liquidation_price_one`, compiled (NaN for a flat position)."""
-    if position == 0.0:
-        return NAN
-    cdef double qabs = position if position > 0 else -position
-    cdef double s = 1.0 if position > 0 else -1.0
-    cdef double cap, mm_at_cap, mmr, cum, lp
-    cdef Py_ssize_t n = 0
-    for cap, mm_at_cap in table._edges:
-        if s * (wallet + position * (cap / qabs - entry) - mm_at_cap) >= 0:
-            break  # s*f is increasing and the edges ascend: no later edge lies below P*
-        n += 1
-    row = table.rows[n]
-    mmr, cum = row[1], row[3]
-    lp = (wallet + cum - position * entry) / (qabs * mmr - position)
-    return lp if lp > 0.0 else 0.0
+@cython.final
+cdef class VenueParts:
+    """The parts of a venue the methods below read and that are fixed once it is built, typed.
+
+    A method reads the venue's ``_parts`` once, where it read one or two Python
+    attributes per part (the books, the registries, the ledger, the fees...).
+    The lists and objects are the venue's own, so changes inside them show; the
+    venue never rebinds them. The counters it updates stay the venue's attributes.
+    """
+
+    cdef readonly list books, registries, tiers, stops, watch, last_tick
+    cdef readonly object ledger, mark, rejections
+    cdef readonly i64 fund
+    cdef readonly double maker_fee, taker_fee, market_band
+
+    def __init__(self, venue) -> None:
+        self.books, self.registries, self.tiers = venue.books, venue.registries, venue.tiers
+        self.stops, self.watch, self.last_tick = venue.stops, venue.watch, venue.last_tick
+        self.ledger, self.mark, self.rejections = venue.ledger, venue.mark, venue.rejections
+        self.fund = venue.fund
+        self.maker_fee, self.taker_fee = venue.maker_fee, venue.taker_fee
+        self.market_band = venue.rules.market_band
 
 
-cdef double _max_leverage(object table, double notional) except? -1.0:
-    """``table.tier_of(notional)[2]`` (`agents.exchange.margin.TierTable`), compiled: no Python call per order."""
-    notional = fabs(notional)
-    cdef tuple rows = table.rows
-    for row in rows:
-        if notional <= <double>(<tuple>row)[0]:
-            return (<tuple>row)[2]
-    return (<tuple>rows[len(rows) - 1])[2]
+cdef inline VenueParts _parts(object v):
+    return <VenueParts?>v._parts
 
 
 @cython.cdivision(True)
@@ -82,7 +83,7 @@ cdef inline double _ieee_div(double a, double b) noexcept:
     return a / b
 
 
-cdef bint _c_reserve(object v, LedgerKernel k, NativeLimitOrderBook book, i64 account, Py_ssize_t asset, int side,
+cdef bint _c_reserve(VenueParts v, LedgerKernel k, NativeLimitOrderBook book, i64 account, Py_ssize_t asset, int side,
                      i64 lots, i64 tick, double* per_lot_out) except -1:
     """`OrderBookAgent._reserve`: whether the order is covered (its collateral per lot in ``per_lot_out``)."""
     cdef i64 pos = k.position[account, asset]
@@ -96,7 +97,7 @@ cdef bint _c_reserve(object v, LedgerKernel k, NativeLimitOrderBook book, i64 ac
     cdef double notional, per_lot
     if account != v.fund:
         notional = <double>(apos + opening) * lot * price
-        if lev > _max_leverage(v.tiers[asset], notional) + 1e-12:
+        if lev > max_leverage(v.tiers[asset], notional) + 1e-12:
             v.rejections["leverage_above_tier_max"] += 1
             return False
     # The leverage is a numpy float64 in the Python method, so a zero one gives inf there too.
@@ -108,7 +109,7 @@ cdef bint _c_reserve(object v, LedgerKernel k, NativeLimitOrderBook book, i64 ac
     return True
 
 
-cdef int _c_register(object v, LedgerKernel k, Py_ssize_t asset, i64 account, i64 order_id, double per_lot,
+cdef int _c_register(VenueParts v, LedgerKernel k, Py_ssize_t asset, i64 account, i64 order_id, double per_lot,
                      i64 lots, bint reduce_only) except -1:
     """`OrderBookAgent._register`."""
     _registry(v, asset)._add(order_id, account, per_lot, reduce_only)
@@ -116,7 +117,7 @@ cdef int _c_register(object v, LedgerKernel k, Py_ssize_t asset, i64 account, i6
     return 0
 
 
-cdef int _c_release(object v, LedgerKernel k, Py_ssize_t asset, i64 order_id, i64 lots, bint gone) except -1:
+cdef int _c_release(VenueParts v, LedgerKernel k, Py_ssize_t asset, i64 order_id, i64 lots, bint gone) except -1:
     """`OrderBookAgent._release`."""
     cdef NativeOrderRegistry registry = _registry(v, asset)
     cdef Entry* entry = registry._entry(order_id)
@@ -132,61 +133,62 @@ cdef int _c_release(object v, LedgerKernel k, Py_ssize_t asset, i64 order_id, i6
     return 0
 
 
-cdef int _c_after_position_change(object v, LedgerKernel k, i64 account, Py_ssize_t asset) except -1:
+cdef int _c_after_position_change(object venue, VenueParts v, LedgerKernel k, i64 account,
+                                  Py_ssize_t asset) except -1:
     """`TriggerResolution._after_position_change`."""
     cdef i64 pos = k.position[account, asset]
     if pos == 0:  # reduce-only orders of a flat position must not open a new one
         for oid in _registry(v, asset)._pop_reduce_only(account):
-            v.cancel(asset, oid)
+            venue.cancel(asset, oid)
     if account == v.fund:
         return 0
-    cdef double lp = _liquidation_price(<double>pos * k.lot[asset], k.entry[account, asset], k.margin[account, asset],
+    cdef double lp = liquidation_price(<double>pos * k.lot[asset], k.entry[account, asset], k.margin[account, asset],
                                         v.tiers[asset])
     v.watch[asset].watch(account, pos, lp)
     return 0
 
 
-cdef inline LedgerKernel _kernel(object v):
+cdef inline LedgerKernel _kernel(VenueParts v):
     return <LedgerKernel?>v.ledger.kernel
 
 
-cdef inline NativeLimitOrderBook _book(object v, Py_ssize_t asset):
+cdef inline NativeLimitOrderBook _book(VenueParts v, Py_ssize_t asset):
     return <NativeLimitOrderBook?>v.books[asset]
 
 
-cdef inline NativeOrderRegistry _registry(object v, Py_ssize_t asset):
+cdef inline NativeOrderRegistry _registry(VenueParts v, Py_ssize_t asset):
     return <NativeOrderRegistry?>v.registries[asset]
 
 
-cdef inline double _last_price(object v, NativeLimitOrderBook book, Py_ssize_t asset) except? -1.0:
+cdef inline double _last_price(VenueParts v, NativeLimitOrderBook book, Py_ssize_t asset) except? -1.0:
     """`OrderBookAgent.last_price`."""
     return <double><i64>v.last_tick[asset] * book.tick_size
 
 
-cdef int _c_settle(object self, LedgerKernel k, NativeLimitOrderBook book, Py_ssize_t a, i64 tk, i64 sd, object m,
+cdef int _c_settle(object self, VenueParts p, LedgerKernel k, NativeLimitOrderBook book, Py_ssize_t a, i64 tk, i64 sd, object m,
                    object cause) except -1:
     """`OrderBookAgent._settle`."""
     cdef i64 lots, tick, maker
     for oid, _maker, _tick, lots in m.cancelled:
-        _c_release(self, k, a, oid, lots, True)
+        _c_release(p, k, a, oid, lots, True)
     fills = m.fills
     if not fills:
         return 0
     cdef double lot = k.lot[a], tick_size = book.tick_size, price, notional, maker_fee, taker_fee
-    cdef double maker_rate = self.maker_fee
-    cdef double taker_rate = 0.0 if cause in _FORCED else self.taker_fee
+    cdef double maker_rate = p.maker_fee
+    cdef double taker_rate = 0.0 if cause in _FORCED else p.taker_fee
     for oid, maker, tick, lots in fills:
         price = <double>tick * tick_size
         notional = <double>lots * lot * price
-        _c_release(self, k, a, oid, lots, book._orders.count(<i64>oid) == 0)
+        _c_release(p, k, a, oid, lots, book._orders.count(<i64>oid) == 0)
         maker_fee = notional * maker_rate
         taker_fee = notional * taker_rate
         k.fill(maker, a, -sd * lots, price, maker_fee)
         k.fill(tk, a, sd * lots, price, taker_fee)
         self.fees_collected += maker_fee + taker_fee
-        _c_after_position_change(self, k, maker, a)
-    _c_after_position_change(self, k, tk, a)
-    self.last_tick[a] = fills[-1][2]
+        _c_after_position_change(self, p, k, maker, a)
+    _c_after_position_change(self, p, k, tk, a)
+    p.last_tick[a] = fills[-1][2]
     return 0
 
 
@@ -216,29 +218,34 @@ cdef bint _plain(LedgerKernel k, object account, object asset, object side, obje
 
 def _reserve(self, account, asset, side, lots, tick):
     """Collateral per lot to reserve for an order, or None (with a recorded reason)."""
-    cdef LedgerKernel k = _kernel(self)
+    cdef VenueParts p = _parts(self)
+    cdef LedgerKernel k = _kernel(p)
     if not _plain(k, account, asset, side, tick, lots):
         return type(self)._reserve(self, account, asset, side, lots, tick)
     cdef double per_lot
-    return per_lot if _c_reserve(self, k, _book(self, asset), account, asset, side, lots, tick, &per_lot) else None
+    return per_lot if _c_reserve(p, k, _book(p, asset), account, asset, side, lots, tick, &per_lot) else None
 
 
 def _register(self, asset, account, order_id, per_lot, lots, reduce_only):
     """Book a resting order to its account and reserve its collateral."""
-    _c_register(self, _kernel(self), asset, account, order_id, per_lot, lots, reduce_only)
+    cdef VenueParts p = _parts(self)
+    _c_register(p, _kernel(p), asset, account, order_id, per_lot, lots, reduce_only)
 
 
 def _release(self, asset, order_id, lots, gone):
-    _c_release(self, _kernel(self), asset, order_id, lots, gone)
+    cdef VenueParts p = _parts(self)
+    _c_release(p, _kernel(p), asset, order_id, lots, gone)
 
 
 def _after_position_change(self, account, asset):
-    _c_after_position_change(self, _kernel(self), account, asset)
+    cdef VenueParts p = _parts(self)
+    _c_after_position_change(self, p, _kernel(p), account, asset)
 
 
 def post_quotes(self, account, asset, quotes):
     """Place post-only limit orders ``(side, tick, lots)``, in order; the resting id of each, or None."""
-    cdef LedgerKernel k = _kernel(self)
+    cdef VenueParts p = _parts(self)
+    cdef LedgerKernel k = _kernel(p)
     quotes = list(quotes)
     for side, tick, lots in quotes:
         if not _plain(k, account, asset, side, tick, lots):
@@ -246,13 +253,13 @@ def post_quotes(self, account, asset, quotes):
     cdef Py_ssize_t a = asset
     cdef i64 acct = account
     cdef double per_lot
-    cdef NativeLimitOrderBook book = _book(self, a)
+    cdef NativeLimitOrderBook book = _book(p, a)
     cdef list ids = []
     cdef i64 received = 0, oid
     try:
         for side, tick, lots in quotes:
             received += 1  # counted before the order is looked at, as the Python method does
-            if not _c_reserve(self, k, book, acct, a, side, lots, tick, &per_lot):
+            if not _c_reserve(p, k, book, acct, a, side, lots, tick, &per_lot):
                 ids.append(None)
                 continue
             book.cause = _TRADER
@@ -262,10 +269,10 @@ def post_quotes(self, account, asset, quotes):
                 m = book.submit_limit(account, side, tick, lots, "POST")
                 oid = -1 if m.rejected else m.order_id
             if oid < 0:
-                self.rejections["post_only_would_cross"] += 1
+                p.rejections["post_only_would_cross"] += 1
                 ids.append(None)
             else:
-                _c_register(self, k, a, acct, oid, per_lot, lots, False)
+                _c_register(p, k, a, acct, oid, per_lot, lots, False)
                 ids.append(oid)
     finally:
         self.orders_received += received
@@ -275,37 +282,41 @@ def post_quotes(self, account, asset, quotes):
 def cancel(self, asset, order_id):
     """Cancel a resting order; returns its remaining lots, or 0 if it is already gone."""
     self.cancels_received += 1
-    cdef NativeLimitOrderBook book = _book(self, asset)
+    cdef VenueParts p = _parts(self)
+    cdef NativeLimitOrderBook book = _book(p, asset)
     cdef i64 oid
     if not book._find(order_id, &oid):
         return 0
     lots = book._cancel(oid)
-    _c_release(self, _kernel(self), asset, oid, lots, True)
+    _c_release(p, _kernel(p), asset, oid, lots, True)
     return lots
 
 
 def cancel_many(self, asset, order_ids):
     """Cancel several resting orders (each as `cancel`; ids already gone are skipped)."""
-    cdef LedgerKernel k = _kernel(self)
+    cdef VenueParts p = _parts(self)
+    cdef LedgerKernel k = _kernel(p)
     cdef Py_ssize_t a = asset
-    cdef NativeLimitOrderBook book = _book(self, a)
+    cdef NativeLimitOrderBook book = _book(p, a)
     cdef i64 received = 0, oid
     try:
         for order_id in order_ids:
             received += 1
             if book._find(order_id, &oid):
-                _c_release(self, k, a, oid, book._cancel(oid), True)
+                _c_release(p, k, a, oid, book._cancel(oid), True)
     finally:
         self.cancels_received += received
 
 
 def _settle(self, asset, taker, side, m, cause):
-    _c_settle(self, _kernel(self), _book(self, asset), asset, taker, side, m, cause)
+    cdef VenueParts p = _parts(self)
+    _c_settle(self, p, _kernel(p), _book(p, asset), asset, taker, side, m, cause)
 
 
 def limit(self, account, asset, side, tick, lots, tif="GTC", reduce_only=False, cause=_TRADER):
     """Place a limit order; returns the resting order id, or None (filled, IOC, rejected)."""
-    cdef LedgerKernel k = _kernel(self)
+    cdef VenueParts p = _parts(self)
+    cdef LedgerKernel k = _kernel(p)
     if not _plain(k, account, asset, side, tick, lots):
         return type(self).limit(self, account, asset, side, tick, lots, tif, reduce_only, cause)
     cdef Py_ssize_t a = asset
@@ -315,10 +326,10 @@ def limit(self, account, asset, side, tick, lots, tif="GTC", reduce_only=False, 
     if reduce_only:
         q = _c_reducible(k, acct, a, side, q)
         if q == 0:
-            self.rejections["reduce_only_nothing_to_reduce"] += 1
+            p.rejections["reduce_only_nothing_to_reduce"] += 1
             return None
-    cdef NativeLimitOrderBook book = _book(self, a)
-    if not _c_reserve(self, k, book, acct, a, side, q, tick, &per_lot):
+    cdef NativeLimitOrderBook book = _book(p, a)
+    if not _c_reserve(p, k, book, acct, a, side, q, tick, &per_lot):
         return None
     book.cause = cause
     cdef int code = TIF_GTC if tif == "GTC" else TIF_IOC if tif == "IOC" else TIF_POST if tif == "POST" else -1
@@ -327,20 +338,21 @@ def limit(self, account, asset, side, tick, lots, tif="GTC", reduce_only=False, 
     else:
         m = book.submit_limit(account, side, tick, q, tif)
     if m.rejected:
-        self.rejections["post_only_would_cross"] += 1
+        p.rejections["post_only_would_cross"] += 1
         return None
     oid = m.order_id
     if oid is not None:
-        _c_register(self, k, a, acct, oid, per_lot, q - <i64>m.filled, reduce_only)
-    _c_settle(self, k, book, a, acct, side, m, cause)
+        _c_register(p, k, a, acct, oid, per_lot, q - <i64>m.filled, reduce_only)
+    _c_settle(self, p, k, book, a, acct, side, m, cause)
     if m.fills:
-        _c_resolve(self, a, asset)
+        _c_resolve(self, p, a, asset)
     return oid
 
 
 def market(self, account, asset, side, lots, cause=_TRADER, reduce_only=False):
     """Send a market order; returns the lots filled (the rest is cancelled)."""
-    cdef LedgerKernel k = _kernel(self)
+    cdef VenueParts p = _parts(self)
+    cdef LedgerKernel k = _kernel(p)
     if not _plain(k, account, asset, side, 0, lots):
         return type(self).market(self, account, asset, side, lots, cause, reduce_only)
     cdef Py_ssize_t a = asset
@@ -352,17 +364,17 @@ def market(self, account, asset, side, lots, cause=_TRADER, reduce_only=False):
         q = _c_reducible(k, acct, a, sd, q)
         if q == 0:
             return 0
-    cdef NativeLimitOrderBook book = _book(self, a)
+    cdef NativeLimitOrderBook book = _book(p, a)
     cdef i64 opp
     if not book._touch(-1 if sd == 1 else 1, &opp):  # a buy takes the best ask, anything else the best bid
-        self.rejections["no_liquidity"] += 1
+        p.rejections["no_liquidity"] += 1
         return 0
     # A sell fills at the best bid or lower; a buy is checked at a price 1% through the touch.
     guard = <i64>(<double>opp * 1.01) if sd == 1 else opp
-    if not _c_reserve(self, k, book, acct, a, sd, q, guard, &per_lot):
+    if not _c_reserve(p, k, book, acct, a, sd, q, guard, &per_lot):
         return 0
     # Price protection: a market order is an IOC limit at the edge of the band around the mark.
-    edge = <double>self.mark.value[a] * (1.0 + sd * <double>self.rules.market_band) / <double>book.tick_size
+    edge = <double>p.mark.value[a] * (1.0 + sd * p.market_band) / <double>book.tick_size
     if isfinite(edge) and fabs(edge) < 9.0e18:
         band_tick = <i64>edge if sd == 1 else -<i64>floor(-edge)  # Python's -edge // 1 is floor(-edge), exactly
         if band_tick < 1:
@@ -376,9 +388,9 @@ def market(self, account, asset, side, lots, cause=_TRADER, reduce_only=False):
         m = book._submit(acct, sd, band_tick, q, TIF_IOC)
     else:
         m = book.submit_limit(account, side, band, q, "IOC")
-    _c_settle(self, k, book, a, acct, sd, m, cause)
+    _c_settle(self, p, k, book, a, acct, sd, m, cause)
     if m.fills:
-        _c_resolve(self, a, asset)
+        _c_resolve(self, p, a, asset)
     return m.filled
 
 
@@ -394,7 +406,7 @@ cdef inline bint _maybe_due(object trigger_heap, double price):
     return len(heap) > 0 and <double>(<tuple>heap[0])[0] <= <int>trigger_heap.direction * price
 
 
-cdef int _c_resolve(object self, Py_ssize_t a, object asset) except -1:
+cdef int _c_resolve(object self, VenueParts p, Py_ssize_t a, object asset) except -1:
     """`TriggerResolution.resolve`: its first look compiled; when anything is due, the Python loop does the rest.
 
     The look updates the mark as the loop's first pass does (the loop updates it
@@ -403,20 +415,20 @@ cdef int _c_resolve(object self, Py_ssize_t a, object asset) except -1:
     """
     if self._resolving:
         return 0
-    cdef NativeLimitOrderBook book = _book(self, a)
-    cdef double last = _last_price(self, book, a), mid
+    cdef NativeLimitOrderBook book = _book(p, a)
+    cdef double last = _last_price(p, book, a), mid
     if not book._mid(&mid):  # `OrderBookAgent.mid_price`
         mid = last
-    mark = self.mark.update(asset, last, mid)
-    stops = self.stops[a]
-    if _maybe_due(stops.up, last) or _maybe_due(stops.down, last) or self.watch[a].next_due(mark) is not None:
+    mark = p.mark.update(asset, last, mid)
+    stops = p.stops[a]
+    if _maybe_due(stops.up, last) or _maybe_due(stops.down, last) or p.watch[a].next_due(mark) is not None:
         type(self).resolve(self, asset)
     return 0
 
 
 def resolve(self, asset):
     """Fire due stops and liquidations on one asset until nothing more is due."""
-    _c_resolve(self, asset, asset)
+    _c_resolve(self, _parts(self), asset, asset)
 
 
 @cython.cdivision(True)
@@ -427,7 +439,8 @@ cdef inline double _premium(double mid, double index) noexcept:
 
 def begin_step(self, now, index):
     """Move the mark, sample the premium against the index, pay funding if due, fire due triggers."""
-    cdef list books = self.books
+    cdef VenueParts p = _parts(self)
+    cdef list books = p.books
     cdef Py_ssize_t a, n = len(books)
     if not (type(index) is np.ndarray and index.dtype == np.float64 and index.ndim == 1 and index.shape[0] == n):
         return type(self).begin_step(self, now, index)
@@ -438,8 +451,8 @@ def begin_step(self, now, index):
     for a in range(n):
         book = books[a]
         if not book._mid(&m[a]):  # `OrderBookAgent.mid_price`
-            m[a] = _last_price(self, book, a)
-    mark, funding = self.mark, self.funding
+            m[a] = _last_price(p, book, a)
+    mark, funding = p.mark, self.funding
     cdef double[::1] ema = mark.ema, basis = mark.basis, mark_index = mark.index, premium = funding.premium_sum
     cdef const double[:] idx = index
     cdef double alpha = mark.alpha
@@ -457,4 +470,4 @@ def begin_step(self, now, index):
     if rates is not None:
         self._pay_funding(rates)
     for a in range(n):
-        _c_resolve(self, a, a)
+        _c_resolve(self, p, a, a)
