@@ -39,20 +39,23 @@ def test_setup_builds_exactly_the_modules_native_loads() -> None:
     assert built == set(MODULES)
 
 
+@needs_native
 def test_a_kernel_is_stale_when_any_declaration_it_is_built_from_changes() -> None:
-    """Each compiled module lists its own .pxd and every project .pxd it cimports (agents.exchange.native._DEPENDS)."""
-    import re
+    """A compiled module's sources: its .pyx, its own .pxd and every project .pxd it cimports."""
+    import importlib
 
-    from agents.exchange.native import _DEPENDS
+    from agents.exchange.native import _sources
 
-    for module in MODULES:
-        pyx = ROOT / (module.replace(".", "/") + ".pyx")
-        needed = {f"{m.replace('.', '/')}.pxd" for m in re.findall(r"^from ((?:agents|model)\.[\w.]+) cimport",
-                                                                     pyx.read_text(), re.M)}
-        own = pyx.with_suffix(".pxd")
-        if own.exists():
-            needed.add(str(own.relative_to(ROOT)))
-        assert needed == set(_DEPENDS.get(module, ())), module
+    def names(module: str) -> set[str]:
+        return {str(p.relative_to(ROOT)) for p in _sources(importlib.import_module(module)) if p.exists()}
+
+    exchange = "agents/exchange/"
+    assert names("agents.exchange.venue_native") == {exchange + f for f in (
+        "venue_native.pyx", "accounts_native.pxd", "book_native.pxd", "margin_native.pxd", "registry_native.pxd")}
+    assert names("agents.exchange.accounts_native") == {exchange + f for f in ("accounts_native.pyx",
+                                                                               "accounts_native.pxd")}
+    assert names("agents.traders_native") == {"agents/traders_native.pyx", exchange + "book_native.pxd"}
+    assert names("model.sentiment_native") == {"model/sentiment_native.pyx"}
 
 
 def test_kernels_follow_the_environment(monkeypatch) -> None:
@@ -128,7 +131,8 @@ def test_a_partial_rebuild_falls_back_to_the_pure_python_kernels(monkeypatch) ->
         raise ValueError(mismatch)
 
     monkeypatch.setattr(native.importlib, "import_module", fail)
-    with pytest.warns(RuntimeWarning, match=r"compiled agents\.exchange\.venue_native does not match.*pip install -e \."):
+    expected = r"compiled agents\.exchange\.venue_native does not match.*pip install -e \."
+    with pytest.warns(RuntimeWarning, match=expected):
         assert native._load("agents.exchange.venue_native") is None
 
     def broken(name: str):

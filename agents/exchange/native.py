@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import warnings
 from pathlib import Path
 from types import ModuleType
@@ -42,25 +43,23 @@ KINDS = ("auto", "native", "python")
 MODULES = ("agents.exchange.book_native", "agents.exchange.accounts_native", "agents.exchange.triggers_native",
            "agents.exchange.registry_native", "agents.exchange.venue_native", "agents.ladder_native",
            "agents.market_maker_native", "agents.traders_native", "model.sentiment_native")
-
-
-# Sources a compiled module depends on besides its own .pyx (the declarations it cimports).
-_DEPENDS = {"agents.exchange.accounts_native": ("agents/exchange/accounts_native.pxd",),
-            "agents.exchange.book_native": ("agents/exchange/book_native.pxd",),
-            "agents.exchange.registry_native": ("agents/exchange/registry_native.pxd",),
-            "agents.exchange.venue_native": ("agents/exchange/accounts_native.pxd", "agents/exchange/book_native.pxd",
-                                             "agents/exchange/margin_native.pxd", "agents/exchange/registry_native.pxd"),
-            "agents.market_maker_native": ("agents/exchange/book_native.pxd", "agents/exchange/registry_native.pxd"),
-            "agents.traders_native": ("agents/exchange/book_native.pxd",)}
 _ROOT = Path(__file__).resolve().parents[2]
+_CIMPORT = re.compile(r"^from ((?:agents|model)\.[\w.]+) cimport", re.M)
+
+
+def _sources(module: ModuleType) -> list[Path]:
+    """What a compiled module is built from: its .pyx, its own .pxd and every project .pxd it cimports."""
+    pyx = Path(module.__file__).with_name(module.__name__.rpartition(".")[2] + ".pyx")
+    if not pyx.exists():  # an install without sources: nothing to compare against
+        return []
+    cimported = [_ROOT / (name.replace(".", "/") + ".pxd") for name in _CIMPORT.findall(pyx.read_text())]
+    return [pyx, pyx.with_suffix(".pxd"), *cimported]
 
 
 def _stale(module: ModuleType) -> Path | None:
     """A source the compiled module is built from and older than (edited since `pip install -e .`), or None."""
     built = Path(module.__file__).stat().st_mtime
-    sources = [Path(module.__file__).with_name(module.__name__.rpartition(".")[2] + ".pyx")]
-    sources += [_ROOT / path for path in _DEPENDS.get(module.__name__, ())]
-    return next((source for source in sources if source.exists() and source.stat().st_mtime > built), None)
+    return next((source for source in _sources(module) if source.exists() and source.stat().st_mtime > built), None)
 
 
 def _load(name: str) -> ModuleType | None:
