@@ -7,9 +7,9 @@ built, with all its agents, venue and ledger, for the life of the process
 A sweep worker that runs model after model grew by about 20 MB a run, and
 loky replaced its workers once they had grown by 300 MB.
 
-Our agent base classes share `COUNTERS` as their ``_ids``: the same
-numbering (one count per model, from 1) with the model held weakly. Mesa 3.5
-never reads ``_ids``, so there it changes nothing.
+Every agent of the project derives from `Agent`, whose ``_ids`` is `COUNTERS`:
+the same numbering (one count per model, from 1) with the model held weakly.
+Mesa 3.5 never reads ``_ids``, so there it changes nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from __future__ import annotations
 import itertools
 import weakref
 from typing import Any
+
+import mesa
 
 
 class ModelCounters(weakref.WeakKeyDictionary):
@@ -31,3 +33,9 @@ class ModelCounters(weakref.WeakKeyDictionary):
 
 
 COUNTERS = ModelCounters()
+
+
+class Agent(mesa.Agent):
+    """The base of every agent here: a `mesa.Agent` numbered from `COUNTERS`."""
+
+    _ids = COUNTERS

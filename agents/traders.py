@@ -31,7 +31,7 @@ import mesa
 
 from agents.exchange.book import BUY, SELL
 from agents.exchange.native import traders_native
-from agents.ids import COUNTERS
+from agents.ids import Agent
 from model.sentiment import acted_on
 
 _MAX_RATIO = 3.0  # how far recent volatility may sway behaviour: at most threefold either way
@@ -96,7 +96,7 @@ def recent_volatility(model: mesa.Model) -> RecentVolatility:
     return gauge
 
 
-class Trader(mesa.Agent):
+class Trader(Agent):
     """Base trader: an account on the venue and the assets it trades.
 
     Args:
@@ -107,7 +107,6 @@ class Trader(mesa.Agent):
     """
 
     strategy = "trader"
-    _ids = COUNTERS  # Mesa 3.3 numbers agents here; see agents.ids
 
     def __init__(self, model: mesa.Model, account: int, assets: list[int], size_usd: float) -> None:
         super().__init__(model)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import weakref
 
+from agents.ids import Agent
 from model.market import MarketModel
 from model.scenario import load_scenario
 from tests.conftest import SCENARIOS
@@ -30,3 +31,4 @@ def test_agent_ids_count_from_one_in_each_model():
         assert len(list(model.traders)) > 50  # iterating the roster makes every trader
         ids = sorted(a.unique_id for a in model.agents)
         assert ids == list(range(1, len(ids) + 1))
+        assert all(isinstance(a, Agent) for a in model.agents)  # numbered from agents.ids.COUNTERS

@@ -36,7 +36,7 @@ from agents.exchange.cascades import (ADL, CAUSES, FORCED, LIQUIDATION, SHOCK, S
                                       TriggerResolution)
 from agents.exchange.margin import BINANCE_BTCUSDT, TierTable
 from agents.exchange.triggers import StopBook
-from agents.ids import COUNTERS
+from agents.ids import Agent
 
 _FUND_LEVERAGE = 1e12  # the insurance fund posts no initial margin
 
@@ -74,7 +74,7 @@ class VenueRules:
     market_band: float = 0.05  # price protection: market orders fill within this band around the mark
 
 
-class OrderBookAgent(TriggerResolution, mesa.Agent):
+class OrderBookAgent(TriggerResolution, Agent):
     """The exchange. Account ``n_traders`` is the insurance fund.
 
     Args:
@@ -83,8 +83,6 @@ class OrderBookAgent(TriggerResolution, mesa.Agent):
         n_traders: number of trader accounts.
         rules: fees, liquidation, mark and funding settings.
     """
-
-    _ids = COUNTERS  # Mesa 3.3 numbers agents here; see agents.ids
 
     def __init__(self, model: mesa.Model, assets: list[AssetRules], n_traders: int, rules: VenueRules) -> None:
         super().__init__(model)
@@ -121,7 +119,7 @@ class OrderBookAgent(TriggerResolution, mesa.Agent):
         self.registries = [registry_class(self.kernels)() for _ in assets]  # resting orders by id and account
         self._resolving = False
         if self.kernels == "native":  # the compiled per-order methods replace the ones below, which stay the reference
-            self._parts = venue_methods.VenueParts(self)  # what they read of this venue, typed (set last: it reads the rest)
+            self._parts = venue_methods.VenueParts(self)  # the parts they read, typed (last: it reads them all)
             for name in venue_methods.METHODS:
                 setattr(self, name, MethodType(getattr(venue_methods, name), self))
         if rules.insurance_fund:
