@@ -72,7 +72,8 @@ class Ledger:
         """Bind the compiled `fill`, `available` and `side_totals` (if any) to the current columns."""
         if self._kernel_class is not None:
             self.kernel = self._kernel_class(self)
-            self.fill, self.available, self.side_totals = self.kernel.fill, self.kernel.available, self.kernel.side_totals
+            for name in ("fill", "available", "side_totals"):
+                setattr(self, name, getattr(self.kernel, name))
 
     def side_totals(self, asset: int) -> tuple[int, int, int, int]:
         """``(long lots, short lots, longs, shorts)`` of one asset over every account (short lots >= 0)."""

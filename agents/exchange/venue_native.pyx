@@ -73,8 +73,8 @@ cdef class VenueParts:
         self.market_band = venue.rules.market_band
 
 
-cdef inline VenueParts _parts(object v):
-    return <VenueParts?>v._parts
+cdef inline VenueParts _parts(object venue):
+    return <VenueParts?>venue._parts
 
 
 @cython.cdivision(True)
@@ -83,7 +83,7 @@ cdef inline double _ieee_div(double a, double b) noexcept:
     return a / b
 
 
-cdef bint _c_reserve(VenueParts v, LedgerKernel k, NativeLimitOrderBook book, i64 account, Py_ssize_t asset, int side,
+cdef bint _c_reserve(VenueParts p, LedgerKernel k, NativeLimitOrderBook book, i64 account, Py_ssize_t asset, int side,
                      i64 lots, i64 tick, double* per_lot_out) except -1:
     """`OrderBookAgent._reserve`: whether the order is covered (its collateral per lot in ``per_lot_out``)."""
     cdef i64 pos = k.position[account, asset]
@@ -95,31 +95,31 @@ cdef bint _c_reserve(VenueParts v, LedgerKernel k, NativeLimitOrderBook book, i6
     cdef double price = <double>tick * book.tick_size
     cdef double lev = k.leverage[account, asset], lot = k.lot[asset]
     cdef double notional, per_lot
-    if account != v.fund:
+    if account != p.fund:
         notional = <double>(apos + opening) * lot * price
-        if lev > max_leverage(v.tiers[asset], notional) + 1e-12:
-            v.rejections["leverage_above_tier_max"] += 1
+        if lev > max_leverage(p.tiers[asset], notional) + 1e-12:
+            p.rejections["leverage_above_tier_max"] += 1
             return False
     # The leverage is a numpy float64 in the Python method, so a zero one gives inf there too.
-    per_lot = lot * price * (_ieee_div(1.0, lev) + <double>v.taker_fee)
+    per_lot = lot * price * (_ieee_div(1.0, lev) + <double>p.taker_fee)
     if per_lot * <double>opening > k.available(account) + 1e-9:
-        v.rejections["insufficient_margin"] += 1
+        p.rejections["insufficient_margin"] += 1
         return False
     per_lot_out[0] = per_lot * <double>opening / <double>lots
     return True
 
 
-cdef int _c_register(VenueParts v, LedgerKernel k, Py_ssize_t asset, i64 account, i64 order_id, double per_lot,
+cdef int _c_register(VenueParts p, LedgerKernel k, Py_ssize_t asset, i64 account, i64 order_id, double per_lot,
                      i64 lots, bint reduce_only) except -1:
     """`OrderBookAgent._register`."""
-    _registry(v, asset)._add(order_id, account, per_lot, reduce_only)
+    _registry(p, asset)._add(order_id, account, per_lot, reduce_only)
     k.order_margin[account, asset] += per_lot * <double>lots
     return 0
 
 
-cdef int _c_release(VenueParts v, LedgerKernel k, Py_ssize_t asset, i64 order_id, i64 lots, bint gone) except -1:
+cdef int _c_release(VenueParts p, LedgerKernel k, Py_ssize_t asset, i64 order_id, i64 lots, bint gone) except -1:
     """`OrderBookAgent._release`."""
-    cdef NativeOrderRegistry registry = _registry(v, asset)
+    cdef NativeOrderRegistry registry = _registry(p, asset)
     cdef Entry* entry = registry._entry(order_id)
     if entry is NULL:
         raise KeyError(order_id)
@@ -133,40 +133,40 @@ cdef int _c_release(VenueParts v, LedgerKernel k, Py_ssize_t asset, i64 order_id
     return 0
 
 
-cdef int _c_after_position_change(object venue, VenueParts v, LedgerKernel k, i64 account,
+cdef int _c_after_position_change(object self, VenueParts p, LedgerKernel k, i64 account,
                                   Py_ssize_t asset) except -1:
     """`TriggerResolution._after_position_change`."""
     cdef i64 pos = k.position[account, asset]
     if pos == 0:  # reduce-only orders of a flat position must not open a new one
-        for oid in _registry(v, asset)._pop_reduce_only(account):
-            venue.cancel(asset, oid)
-    if account == v.fund:
+        for oid in _registry(p, asset)._pop_reduce_only(account):
+            self.cancel(asset, oid)
+    if account == p.fund:
         return 0
     cdef double lp = liquidation_price(<double>pos * k.lot[asset], k.entry[account, asset], k.margin[account, asset],
-                                        v.tiers[asset])
-    v.watch[asset].watch(account, pos, lp)
+                                       p.tiers[asset])
+    p.watch[asset].watch(account, pos, lp)
     return 0
 
 
-cdef inline LedgerKernel _kernel(VenueParts v):
-    return <LedgerKernel?>v.ledger.kernel
+cdef inline LedgerKernel _kernel(VenueParts p):
+    return <LedgerKernel?>p.ledger.kernel
 
 
-cdef inline NativeLimitOrderBook _book(VenueParts v, Py_ssize_t asset):
-    return <NativeLimitOrderBook?>v.books[asset]
+cdef inline NativeLimitOrderBook _book(VenueParts p, Py_ssize_t asset):
+    return <NativeLimitOrderBook?>p.books[asset]
 
 
-cdef inline NativeOrderRegistry _registry(VenueParts v, Py_ssize_t asset):
-    return <NativeOrderRegistry?>v.registries[asset]
+cdef inline NativeOrderRegistry _registry(VenueParts p, Py_ssize_t asset):
+    return <NativeOrderRegistry?>p.registries[asset]
 
 
-cdef inline double _last_price(VenueParts v, NativeLimitOrderBook book, Py_ssize_t asset) except? -1.0:
+cdef inline double _last_price(VenueParts p, NativeLimitOrderBook book, Py_ssize_t asset) except? -1.0:
     """`OrderBookAgent.last_price`."""
-    return <double><i64>v.last_tick[asset] * book.tick_size
+    return <double><i64>p.last_tick[asset] * book.tick_size
 
 
-cdef int _c_settle(object self, VenueParts p, LedgerKernel k, NativeLimitOrderBook book, Py_ssize_t a, i64 tk, i64 sd, object m,
-                   object cause) except -1:
+cdef int _c_settle(object self, VenueParts p, LedgerKernel k, NativeLimitOrderBook book, Py_ssize_t a, i64 tk,
+                   i64 sd, object m, object cause) except -1:
     """`OrderBookAgent._settle`."""
     cdef i64 lots, tick, maker
     for oid, _maker, _tick, lots in m.cancelled:
