@@ -35,8 +35,9 @@ setup(
         # equal the pure-Python kernels' to the last bit.
         # Every *_native.pyx under agents/ and model/ (agents.exchange.native.MODULES names the same modules;
         # a test checks).
+        # The C++ headers the .pxd files name (containers.h) are in agents/exchange.
         [Extension(".".join(pyx.with_suffix("").parts), [str(pyx)], language="c++",
-                   extra_compile_args=["-O2", "-ffp-contract=off"])
+                   include_dirs=[str(Path("agents", "exchange"))], extra_compile_args=["-O2", "-ffp-contract=off"])
          for package in ("agents", "model") for pyx in sorted(Path(package).rglob("*_native.pyx"))],
     ),
     cmdclass={"build_ext": OptionalBuildExt},

@@ -332,6 +332,21 @@ def test_price_time_priority(new_book) -> None:
     assert book.resting(SELL) == [(b, 2, 1001, 2)]
 
 
+def test_a_long_lived_level_keeps_time_priority_as_its_queue_turns_over(new_book) -> None:
+    """One price level fed and eaten for a long time, with cancels along the way: the queue's
+    consumed front is dropped now and then (the compiled book's `IdQueue`), never a live order."""
+    book, ref = new_book(), ReferenceBook()
+    for i in range(2000):
+        for b in (book, ref):
+            m = b.submit_limit(1 + i % 3, SELL, 1000, 1 + i % 4)
+        if i % 5 == 0 and m.order_id is not None:
+            assert book.cancel(m.order_id) == ref.cancel(m.order_id)
+        if i % 3 == 2:  # eat a few of the oldest
+            assert as_tuple(book.submit_market(0, BUY, 5)) == as_tuple(ref.submit_market(0, BUY, 5))
+        assert book.resting(SELL) == ref.resting(SELL)
+    assert len(book.resting(SELL)) > 200 and book.depth(SELL) == [(1000, sum(q for *_, q in ref.resting(SELL)))]
+
+
 def test_partial_fill_rests_remainder_and_keeps_maker_remainder(new_book) -> None:
     book = new_book()
     maker = book.submit_limit(1, BUY, 1000, 10).order_id

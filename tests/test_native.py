@@ -41,7 +41,8 @@ def test_setup_builds_exactly_the_modules_native_loads() -> None:
 
 @needs_native
 def test_a_kernel_is_stale_when_any_declaration_it_is_built_from_changes() -> None:
-    """A compiled module's sources: its .pyx, its own .pxd and every project .pxd it cimports."""
+    """A compiled module's sources: its .pyx, its own .pxd, the project .pxd files it cimports, directly or
+    through another .pxd, and the C++ headers these name."""
     import importlib
 
     from agents.exchange.native import _sources
@@ -50,11 +51,15 @@ def test_a_kernel_is_stale_when_any_declaration_it_is_built_from_changes() -> No
         return {str(p.relative_to(ROOT)) for p in _sources(importlib.import_module(module)) if p.exists()}
 
     exchange = "agents/exchange/"
+    containers = {exchange + "containers.pxd", exchange + "containers.h"}
     assert names("agents.exchange.venue_native") == {exchange + f for f in (
-        "venue_native.pyx", "accounts_native.pxd", "book_native.pxd", "margin_native.pxd", "registry_native.pxd")}
+        "venue_native.pyx", "accounts_native.pxd", "book_native.pxd", "margin_native.pxd",
+        "registry_native.pxd")} | containers
     assert names("agents.exchange.accounts_native") == {exchange + f for f in ("accounts_native.pyx",
                                                                                "accounts_native.pxd")}
-    assert names("agents.traders_native") == {"agents/traders_native.pyx", exchange + "book_native.pxd"}
+    assert names("agents.exchange.registry_native") == {exchange + "registry_native.pyx",
+                                                        exchange + "registry_native.pxd"} | containers
+    assert names("agents.traders_native") == {"agents/traders_native.pyx", exchange + "book_native.pxd"} | containers
     assert names("model.sentiment_native") == {"model/sentiment_native.pyx"}
 
 

@@ -57,3 +57,30 @@ def test_compiled_registry_is_the_python_one(ops, ids):
     for op, new_id in zip(ops, ids):  # ids in no particular order, each added once
         assert apply(python, op, new_id) == apply(native, op, new_id), op
         assert pickle.dumps(python.state()) == pickle.dumps(native.state())  # the same, in the same order
+
+
+# Ids anywhere in 64 bits, some crowding a few hash slots (multiples of 2**61 share the home slot of 0 at every
+# table size), through enough adds to grow the compiled hash map several times and removes that shift runs back.
+WIDE_IDS = st.lists(st.integers(-2**63, 2**63 - 1) | st.integers(-4, 3).map(lambda k: k * 2**61) | st.integers(0, 400),
+                    unique=True, min_size=50, max_size=300)
+
+
+@pytest.mark.skipif(not BUILT, reason="compiled kernels not built")
+@settings(max_examples=60, deadline=None)
+@given(ids=WIDE_IDS, data=st.data())
+def test_compiled_registry_is_the_python_one_for_any_ids(ids, data):
+    python, native = OrderRegistry(), NativeOrderRegistry()
+    live: list[int] = []
+    for new_id in ids:
+        account, reduce_only = data.draw(ACCOUNTS), data.draw(st.booleans())
+        python.add(new_id, account, 0.5, reduce_only)
+        native.add(new_id, account, 0.5, reduce_only)
+        live.append(new_id)
+        while live and data.draw(st.integers(0, 2)) == 0:  # remove a third of them, anywhere
+            gone = live.pop(data.draw(st.integers(0, len(live) - 1)))
+            python.remove(gone)
+            native.remove(gone)
+        probe = data.draw(st.sampled_from(ids))
+        assert apply(python, ("entry", probe), 0) == apply(native, ("entry", probe), 0)
+    assert pickle.dumps(python.state()) == pickle.dumps(native.state())
+    assert [python.count(a) for a in range(4)] == [native.count(a) for a in range(4)]

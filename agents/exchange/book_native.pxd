@@ -2,11 +2,11 @@
 # look up and cancel orders without a Python call or a `Match` for an order that only rests.
 
 from cpython cimport array
-from libcpp.deque cimport deque
 from libcpp.map cimport map as cmap
-from libcpp.unordered_map cimport unordered_map
 
 cimport cython
+
+from agents.exchange.containers cimport IdMap, IdQueue
 
 ctypedef long long i64
 
@@ -26,7 +26,7 @@ cdef struct Order:
 
 cdef struct Level:
     i64 qty
-    deque[i64] ids
+    IdQueue ids
 
 
 @cython.final
@@ -39,7 +39,7 @@ cdef class NativeLimitOrderBook:
     cdef readonly object resting_ids  # a RestingIds view
     cdef cmap[i64, Level] _bids
     cdef cmap[i64, Level] _asks
-    cdef unordered_map[i64, Order] _orders
+    cdef IdMap[Order] _orders
     cdef i64 _next_id
 
     cdef cmap[i64, Level]* _side(self, int side)

@@ -11,12 +11,11 @@ consumed only by orders that rest), so for the same calls it returns the same
 The differential tests drive both books, and the reference book, with the same
 operations.
 
-Layout: each side is a ``std::map`` from tick to level (resting lots and a FIFO
-``std::deque`` of order ids), so the best price is the first (asks) or last
-(bids) key and emptied levels are erased at once; orders live in a
-``std::unordered_map`` from id to (side, tick, lots, owner). As in the Python
-book, a cancelled id stays in its level's queue until matching reaches it and
-skips it. The tape is the same seven typed `array.array` columns, appended to
+Layout: each side is a ``std::map`` from tick to level (resting lots and an
+`IdQueue` of order ids), so the best price is the first (asks) or last (bids)
+key and emptied levels are erased at once; orders live in an `IdMap` from id to
+(side, tick, lots, owner). Both are in ``containers.h``. As in the Python book,
+a cancelled id stays in its level's queue until matching reaches it and skips it. The tape is the same seven typed `array.array` columns, appended to
 in place. ``book_native.pxd`` declares the class's C methods for the compiled venue
 (`agents.exchange.venue_native`), which places, finds and cancels orders without a
 Python call, and places an order that only rests without a `Match`.
@@ -195,32 +194,7 @@ cdef class NativeLimitOrderBook:
 
     def depth_profile(self, side: int, bps_bands):
         """Resting lots within each of several bps distances of mid, vectorised."""
-        bands_arr = np.asarray(bps_bands, dtype=float)
-        out = np.zeros(len(bands_arr), dtype=np.int64)
-        if self._bids.empty() or self._asks.empty():
-            return out
-        cdef double[:] bands = np.ascontiguousarray(bands_arr)
-        cdef i64[:] acc = out
-        cdef Py_ssize_t j, nb = bands.shape[0]
-        cdef double mid = 0.5 * <double>(deref(self._asks.begin()).first + deref(self._bids.rbegin()).first)
-        cdef double widest = -INFINITY
-        for j in range(nb):
-            if bands[j] > widest:
-                widest = bands[j]
-        cdef cmap[i64, Level].iterator it
-        cdef cmap[i64, Level].reverse_iterator rit
-        # From the touch outward the distance never decreases, so stop past the widest band.
-        if side == BUY:
-            rit = self._bids.rbegin()
-            while rit != self._bids.rend() and _add_to_bands(deref(rit).first, deref(rit).second.qty, mid, widest,
-                                                              bands, acc):
-                inc(rit)
-        else:
-            it = self._asks.begin()
-            while it != self._asks.end() and _add_to_bands(deref(it).first, deref(it).second.qty, mid, widest,
-                                                           bands, acc):
-                inc(it)
-        return out
+        return self.depth_summary(side, 0.0, bps_bands)[1]  # the same walk, counting nothing else
 
     def depth_summary(self, side: int, bps: float, bps_bands):
         """``(depth_within_bps(side, bps), depth_profile(side, bps_bands))`` in one walk from the touch."""
@@ -277,14 +251,14 @@ cdef class NativeLimitOrderBook:
             return False
         if type(order_id) is not int and oid[0] != order_id:  # C conversion truncates floats
             return False
-        return self._orders.count(oid[0]) > 0
+        return self._orders.contains(oid[0])
 
     def order(self, order_id):
         """``(side, tick, qty, owner)`` of a resting order; `OrderError` if unknown."""
         cdef i64 oid
         if not self._find(order_id, &oid):
             raise OrderError(f"{self.asset}: unknown order id {order_id}")
-        cdef Order o = self._orders[oid]
+        cdef Order o = self._orders.find(oid)[0]
         return o.side, o.tick, o.qty, o.owner
 
     def __contains__(self, order_id) -> bool:
@@ -295,18 +269,22 @@ cdef class NativeLimitOrderBook:
         return self._orders.size()
 
     def _ids(self) -> list:
-        return [p.first for p in self._orders]
+        cdef size_t i
+        return [self._orders.key_at(i) for i in range(self._orders.capacity()) if self._orders.used(i)]
 
     def resting(self, side: int) -> list:
         """All resting orders on a side as ``(order_id, owner, tick, qty)`` in priority order."""
         out = []
-        cdef Order o
+        cdef Order* o
+        cdef const i64* oid
         for p in deref(self._side(side)):
             level = []
-            for oid in p.second.ids:
-                if self._orders.count(oid):
-                    o = self._orders[oid]
-                    level.append((oid, o.owner, p.first, o.qty))
+            oid = p.second.ids.begin()
+            while oid != p.second.ids.end():
+                o = self._orders.find(oid[0])
+                if o is not NULL:
+                    level.append((oid[0], o.owner, p.first, o.qty))
+                inc(oid)
             out.append(level)
         if side == BUY:
             out.reverse()
@@ -356,7 +334,10 @@ cdef class NativeLimitOrderBook:
 
     cdef i64 _cancel(self, i64 oid) except -1:
         """`cancel` of an id that rests."""
-        cdef Order o = self._orders[oid]
+        cdef Order* found_order = self._orders.find(oid)
+        if found_order is NULL:
+            raise RuntimeError(f"{self.asset}: order {oid} does not rest")
+        cdef Order o = found_order[0]
         self._orders.erase(oid)
         cdef cmap[i64, Level]* lv = self._side(o.side)
         cdef cmap[i64, Level].iterator found = lv.find(o.tick)
@@ -374,7 +355,7 @@ cdef class NativeLimitOrderBook:
         if not self._find(order_id, &oid):
             raise OrderError(f"{self.asset}: unknown order id {order_id}")
         check_qty(new_qty)
-        cdef Order* o = &self._orders[oid]
+        cdef Order* o = self._orders.find(oid)
         if new_qty > o.qty:
             raise OrderError(f"reduce can only lower a quantity ({o.qty} -> {new_qty}); cancel and resubmit to raise it")
         cdef i64 q = new_qty
@@ -438,7 +419,6 @@ cdef class NativeLimitOrderBook:
         cdef i64 remaining = qty, best, oid, oq, q, maker
         cdef Level* lev
         cdef Order* o
-        cdef unordered_map[i64, Order].iterator it
         cdef double now = self.time
         if not -128 <= self.cause <= 127:
             raise OverflowError(f"cause {self.cause} does not fit the tape's signed byte")
@@ -454,22 +434,21 @@ cdef class NativeLimitOrderBook:
                 break
             while remaining and not lev.ids.empty():
                 oid = lev.ids.front()
-                it = self._orders.find(oid)
-                if it == self._orders.end():  # cancelled earlier
+                o = self._orders.find(oid)
+                if o is NULL:  # cancelled earlier
                     lev.ids.pop_front()
                     continue
-                o = &deref(it).second
                 maker, oq = o.owner, o.qty
                 if maker == owner:  # self-trade prevention: the resting order goes
                     lev.ids.pop_front()
-                    self._orders.erase(it)
+                    self._orders.erase(oid)
                     lev.qty -= oq
                     cancelled.append((oid, maker, best, oq))
                     continue
                 if oq <= remaining:
                     q = oq
                     lev.ids.pop_front()
-                    self._orders.erase(it)
+                    self._orders.erase(oid)
                 else:
                     q = remaining
                     o.qty = oq - q

@@ -45,15 +45,27 @@ MODULES = ("agents.exchange.book_native", "agents.exchange.accounts_native", "ag
            "agents.market_maker_native", "agents.traders_native", "model.sentiment_native")
 _ROOT = Path(__file__).resolve().parents[2]
 _CIMPORT = re.compile(r"^from ((?:agents|model)\.[\w.]+) cimport", re.M)
+_EXTERN = re.compile(r'^cdef extern from "(\w+\.h)"', re.M)  # project headers, beside the .pxd naming them
 
 
 def _sources(module: ModuleType) -> list[Path]:
-    """What a compiled module is built from: its .pyx, its own .pxd and every project .pxd it cimports."""
+    """What a compiled module is built from: its .pyx, its own .pxd, the project .pxd files it cimports
+    (and those cimport, in turn), and the project C++ headers they name."""
     pyx = Path(module.__file__).with_name(module.__name__.rpartition(".")[2] + ".pyx")
     if not pyx.exists():  # an install without sources: nothing to compare against
         return []
-    cimported = [_ROOT / (name.replace(".", "/") + ".pxd") for name in _CIMPORT.findall(pyx.read_text())]
-    return [pyx, pyx.with_suffix(".pxd"), *cimported]
+    found: list[Path] = []
+    todo = [pyx, pyx.with_suffix(".pxd")]
+    while todo:
+        source = todo.pop(0)
+        if source in found or not source.exists():
+            continue
+        found.append(source)
+        if source.suffix != ".h":
+            text = source.read_text()
+            todo += [_ROOT / (name.replace(".", "/") + ".pxd") for name in _CIMPORT.findall(text)]
+            todo += [source.with_name(header) for header in _EXTERN.findall(text)]
+    return found
 
 
 def _stale(module: ModuleType) -> Path | None:

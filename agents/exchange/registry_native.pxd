@@ -1,9 +1,8 @@
 # The compiled order registry's C-level interface, for other compiled kernels (venue_native).
 
-from libcpp.unordered_map cimport unordered_map
-from libcpp.unordered_set cimport unordered_set
-
 cimport cython
+
+from agents.exchange.containers cimport IdMap
 
 ctypedef long long i64
 
@@ -16,9 +15,9 @@ cdef struct Entry:
 
 @cython.final
 cdef class NativeOrderRegistry:
-    cdef unordered_map[i64, Entry] _owner
-    cdef unordered_map[i64, unordered_set[i64]] _by_account
-    cdef unordered_map[i64, unordered_set[i64]] _reduce_only
+    cdef IdMap[Entry] _owner
+    cdef IdMap[IdMap[bint]] _by_account  # sets of ids, as maps to a flag that is never read
+    cdef IdMap[IdMap[bint]] _reduce_only
 
     cdef void _add(self, i64 order_id, i64 account, double per_lot, bint reduce_only) noexcept
     cdef Entry* _entry(self, i64 order_id) noexcept

@@ -2,13 +2,13 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
 # cython: annotation_typing=False
 """The order registry compiled: `NativeOrderRegistry`, the same registry as
-`agents.exchange.registry.OrderRegistry` in C++ containers (declared in
-``registry_native.pxd``), so the compiled venue books and releases resting
-orders without touching a Python dict or set. Ids and accounts are 64-bit ints;
-the Python methods look up other numbers as a dict would (3.0 finds 3, 3.5 nothing).
+`agents.exchange.registry.OrderRegistry` in C++ hash maps (`IdMap`, from
+``containers.h``; the class is declared in ``registry_native.pxd``), so the
+compiled venue books and releases resting orders without touching a Python dict
+or set. Ids and accounts are 64-bit ints; the Python methods look up other
+numbers as a dict would (3.0 finds 3, 3.5 nothing).
 """
 
-from cython.operator cimport dereference as deref, preincrement as inc
 from libcpp.algorithm cimport sort
 from libcpp.vector cimport vector
 
@@ -22,6 +22,25 @@ cdef bint _key(object x, i64* out):
     return type(x) is int or out[0] == x  # C conversion truncates floats
 
 
+cdef list _keys(IdMap[bint]& ids):
+    """The ids of a set, ascending."""
+    cdef vector[i64] out
+    cdef size_t i
+    for i in range(ids.capacity()):
+        if ids.used(i):
+            out.push_back(ids.key_at(i))
+    sort(out.begin(), out.end())
+    return list(out)
+
+
+cdef dict _sets(IdMap[IdMap[bint]]& sets):
+    """Every non-empty set by key, ascending, as sorted lists."""
+    cdef size_t i
+    out = {sets.key_at(i): _keys(sets.value_at(i))
+           for i in range(sets.capacity()) if sets.used(i) and not sets.value_at(i).empty()}
+    return dict(sorted(out.items()))
+
+
 cdef class NativeOrderRegistry:
     """Resting orders by id and by account (compiled)."""
 
@@ -29,40 +48,34 @@ cdef class NativeOrderRegistry:
         cdef Entry e
         e.account, e.per_lot, e.reduce_only = account, per_lot, reduce_only
         self._owner[order_id] = e
-        self._by_account[account].insert(order_id)
+        self._by_account[account][order_id] = True
         if reduce_only:
-            self._reduce_only[account].insert(order_id)
+            self._reduce_only[account][order_id] = True
 
     cdef Entry* _entry(self, i64 order_id) noexcept:
         """The order's entry, or NULL if it is not recorded."""
-        cdef unordered_map[i64, Entry].iterator it = self._owner.find(order_id)
-        if it == self._owner.end():
-            return NULL
-        return &deref(it).second
+        return self._owner.find(order_id)
 
     cdef void _remove(self, i64 order_id) noexcept:
-        cdef unordered_map[i64, Entry].iterator it = self._owner.find(order_id)
-        if it == self._owner.end():
+        cdef Entry* found = self._owner.find(order_id)
+        if found is NULL:
             return
-        cdef Entry e = deref(it).second
-        self._owner.erase(it)
+        cdef Entry e = found[0]
+        self._owner.erase(order_id)
         self._by_account[e.account].erase(order_id)
-        cdef unordered_map[i64, unordered_set[i64]].iterator found
+        cdef IdMap[bint]* reduce_only
         if e.reduce_only:
-            found = self._reduce_only.find(e.account)
-            if found != self._reduce_only.end():
-                deref(found).second.erase(order_id)
+            reduce_only = self._reduce_only.find(e.account)
+            if reduce_only is not NULL:
+                reduce_only.erase(order_id)
 
     cdef list _pop_reduce_only(self, i64 account):
-        cdef unordered_map[i64, unordered_set[i64]].iterator found = self._reduce_only.find(account)
-        if found == self._reduce_only.end():
+        cdef IdMap[bint]* found = self._reduce_only.find(account)
+        if found is NULL:
             return []
-        cdef vector[i64] ids
-        for oid in deref(found).second:
-            ids.push_back(oid)
-        self._reduce_only.erase(found)
-        sort(ids.begin(), ids.end())
-        return list(ids)
+        ids = _keys(found[0])
+        self._reduce_only.erase(account)
+        return ids
 
     # The Python interface of `OrderRegistry`.
     def add(self, order_id, account, per_lot, reduce_only) -> None:
@@ -89,10 +102,8 @@ cdef class NativeOrderRegistry:
         cdef i64 acct
         if not _key(account, &acct):
             return []
-        cdef unordered_map[i64, unordered_set[i64]].iterator found = self._by_account.find(acct)
-        if found == self._by_account.end():
-            return []
-        return sorted(deref(found).second)
+        cdef IdMap[bint]* found = self._by_account.find(acct)
+        return [] if found is NULL else _keys(found[0])
 
     def count(self, account) -> int:
         """How many resting orders an account has."""
@@ -100,8 +111,8 @@ cdef class NativeOrderRegistry:
         return self._count(acct) if _key(account, &acct) else 0
 
     cdef Py_ssize_t _count(self, i64 account) noexcept:
-        cdef unordered_map[i64, unordered_set[i64]].iterator found = self._by_account.find(account)
-        return 0 if found == self._by_account.end() else deref(found).second.size()
+        cdef IdMap[bint]* found = self._by_account.find(account)
+        return 0 if found is NULL else found.size()
 
     def pop_reduce_only(self, account) -> list:
         """Ids of an account's reduce-only orders, ascending, no longer listed as such (the venue cancels them)."""
@@ -110,7 +121,11 @@ cdef class NativeOrderRegistry:
 
     def state(self) -> tuple:
         """Everything recorded, as plain values that compare exactly (accounts without orders left out)."""
-        owner = {p.first: (p.second.account, float(p.second.per_lot).hex(), p.second.reduce_only) for p in self._owner}
-        by = {p.first: sorted(p.second) for p in self._by_account if not p.second.empty()}
-        ro = {p.first: sorted(p.second) for p in self._reduce_only if not p.second.empty()}
-        return dict(sorted(owner.items())), dict(sorted(by.items())), dict(sorted(ro.items()))
+        cdef size_t i
+        cdef Entry* e
+        owner = {}
+        for i in range(self._owner.capacity()):
+            if self._owner.used(i):
+                e = &self._owner.value_at(i)
+                owner[self._owner.key_at(i)] = (e.account, float(e.per_lot).hex(), e.reduce_only)
+        return dict(sorted(owner.items())), _sets(self._by_account), _sets(self._reduce_only)

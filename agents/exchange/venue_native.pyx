@@ -180,7 +180,7 @@ cdef int _c_settle(object self, VenueParts p, LedgerKernel k, NativeLimitOrderBo
     for oid, maker, tick, lots in fills:
         price = <double>tick * tick_size
         notional = <double>lots * lot * price
-        _c_release(p, k, a, oid, lots, book._orders.count(<i64>oid) == 0)
+        _c_release(p, k, a, oid, lots, not book._orders.contains(<i64>oid))
         maker_fee = notional * maker_rate
         taker_fee = notional * taker_rate
         k.fill(maker, a, -sd * lots, price, maker_fee)
