@@ -1,6 +1,7 @@
 # cython: language_level=3, annotation_typing=False, cdivision=False
 """A noise trader's activation compiled: `noise_act`, the same as
-`agents.traders.NoiseTrader.act`, which stays the reference.
+`agents.traders.NoiseTrader.act`, which stays the reference; and the model's
+loop over the traders active in a step, `act_each` (`model.population.act_each`).
 
 It draws the same random numbers from the model's `random.Random`, in the same
 order, as the Python method and its helpers do (``randrange``, ``random``,
@@ -127,3 +128,13 @@ def noise_act(self):
     while len(orders) > self.max_orders:
         a_, oid = orders.popleft()
         venue.cancel(a_, oid)
+
+
+def act_each(list made, roster, list active):
+    """`model.population.act_each`, compiled."""
+    cdef Py_ssize_t i
+    for i in active:
+        agent = made[i]
+        if agent is None:  # its first activation: make the agent
+            agent = roster[i]
+        agent.act()
