@@ -1,7 +1,8 @@
 # cython: language_level=3, annotation_typing=False, cdivision=False
 """A noise trader's activation compiled: `noise_act`, the same as
 `agents.traders.NoiseTrader.act`, which stays the reference; and the model's
-loop over the traders active in a step, `act_each` (`model.population.act_each`).
+loop over the traders active in a step, `act_each` (`model.population.act_each`),
+in which the noise traders' activations share one read of the model (`Step`).
 
 It draws the same random numbers from the model's `random.Random`, in the same
 order, as the Python method and its helpers do (``randrange``, ``random``,
@@ -15,6 +16,8 @@ it over its ``act`` when its venue runs on the compiled kernels and its class is
 (``attention`` > 0) calls the Python `NoiseTrader.attentive`.
 """
 
+from cpython.method cimport PyMethod_Check, PyMethod_GET_FUNCTION, PyMethod_GET_SELF
+from cpython.ref cimport PyObject
 from libc.math cimport copysign, fabs, isfinite, isinf, log, pow
 
 from agents.exchange.book_native cimport NativeLimitOrderBook
@@ -70,20 +73,39 @@ cdef inline object _truncate(double x):
     return int(x)
 
 
+cdef class Step:
+    """What a noise trader's activation reads off its model, read once for all of a step's activations.
+
+    Nothing here changes while a step's traders act: the model's venue, generator, behaviour weights and
+    sentiment array are set when it is built, and sentiment is updated in place before traders act.
+    """
+
+    cdef object model, venue, rnd, random, books
+    cdef double side_weight, conviction
+    cdef const double[:] sentiment
+
+    def __init__(self, model):
+        self.model, self.venue, self.rnd = model, model.venue, model.random
+        self.random, self.books = self.rnd.random, self.venue.books
+        self.side_weight, self.conviction = model.behaviour.side_weight, model.behaviour.conviction
+        self.sentiment = model.sentiment
+
+
 def noise_act(self):
     """`agents.traders.NoiseTrader.act`, compiled (bound as the trader's ``act``)."""
-    model = self.model
-    venue, rnd = model.venue, model.random
-    random = rnd.random
+    _noise_act(self, Step(self.model))
+
+
+cdef int _noise_act(self, Step step) except -1:
+    venue, rnd, random = step.venue, step.rnd, step.random
     assets = self.assets
     cdef Py_ssize_t n = len(assets)
     asset = assets[0] if n == 1 else assets[randbelow(rnd, n) if n > 1 else rnd.randrange(n)]  # (0: its error)
     if not (self.attention <= 0) and not self.attentive(asset):
-        return
+        return 0
     # choose_side
-    behaviour = model.behaviour
-    cdef double mood = model.sentiment[self.account]
-    cdef double p_buy = 0.5 * (1.0 + <double>behaviour.side_weight * acted_on(mood, behaviour.conviction))
+    cdef double mood = step.sentiment[<Py_ssize_t>self.account]
+    cdef double p_buy = 0.5 * (1.0 + step.side_weight * acted_on(mood, step.conviction))
     cdef int side = _BUY if <double>random() < p_buy else _SELL
     # size_factor
     cdef double factor, a = self.size_alpha
@@ -94,7 +116,7 @@ def noise_act(self):
     else:
         factor = expovariate(random)
     # lots_for
-    cdef NativeLimitOrderBook book = <NativeLimitOrderBook?>venue.books[asset]
+    cdef NativeLimitOrderBook book = <NativeLimitOrderBook?>step.books[asset]
     cdef double mid
     if not book._mid(&mid):
         mid = venue.last_price(asset)
@@ -128,13 +150,26 @@ def noise_act(self):
     while len(orders) > self.max_orders:
         a_, oid = orders.popleft()
         venue.cancel(a_, oid)
+    return 0
+
+
+cdef object _NOISE_ACT = noise_act
 
 
 def act_each(list made, roster, list active):
-    """`model.population.act_each`, compiled."""
+    """`model.population.act_each`, compiled: a noise trader bound to `noise_act` acts through one
+    `Step` for all of the step's activations (the others through their ``act``)."""
     cdef Py_ssize_t i
+    cdef Step step = None
     for i in active:
         agent = made[i]
         if agent is None:  # its first activation: make the agent
             agent = roster[i]
-        agent.act()
+        act = agent.act
+        if (PyMethod_Check(act) and PyMethod_GET_FUNCTION(act) == <PyObject*>_NOISE_ACT
+                and PyMethod_GET_SELF(act) == <PyObject*>agent):
+            if step is None:
+                step = Step(agent.model)
+            _noise_act(agent, step)
+        else:
+            act()

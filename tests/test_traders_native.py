@@ -21,6 +21,7 @@ from agents.exchange.audit import venue_state
 from agents.exchange.book import BUY, SELL
 from agents.exchange.native import BUILT, traders_native
 from agents.traders import NoiseTrader
+from model.population import act_each
 from model.sentiment import acted_on
 from tests.stub_market import N_TRADERS, Market
 
@@ -41,12 +42,15 @@ TRADER = st.fixed_dictionaries({
 })
 
 
+@pytest.mark.parametrize("per_step", [1, 4], ids=["alone", "in steps"])
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), params=st.lists(TRADER, min_size=1, max_size=N_TRADERS - 1),
        sentiment=st.lists(st.floats(-1.0, 1.0), min_size=N_TRADERS, max_size=N_TRADERS), side_weight=st.floats(0.0, 1.0), conviction=st.sampled_from([0.0, 0.3]),
        sides=st.sampled_from([(BUY, SELL), (BUY,), (SELL,), ()]),
        turns=st.lists(st.integers(0, N_TRADERS - 2), min_size=1, max_size=40))
-def test_compiled_activation_is_the_python_one(seed, params, sentiment, side_weight, conviction, sides, turns):
+def test_compiled_activation_is_the_python_one(per_step, seed, params, sentiment, side_weight, conviction, sides,
+                                              turns):
+    """One at a time through ``act``, or several a step through `act_each` (compiled: one `Step` for them all)."""
     markets = [Market(seed, sentiment, side_weight, conviction) for _ in range(2)]
     traders = []
     for m in markets:
@@ -57,13 +61,16 @@ def test_compiled_activation_is_the_python_one(seed, params, sentiment, side_wei
         del t.act  # the class's Python method
     assert all(t.act.__func__ is traders_native.noise_act for t in traders[0])
     assert all(t.act.__func__ is NoiseTrader.act for t in traders[1])
-    for turn in turns:
-        if turn >= len(params):
-            continue
+    turns = [t for t in turns if t < len(params)]
+    for first in range(0, len(turns), per_step):
+        step = turns[first:first + per_step]
         outcomes = []
-        for ts in traders:
+        for ts, loop in zip(traders, (traders_native.act_each, act_each)):
             try:
-                ts[turn].act()
+                if per_step == 1:
+                    ts[step[0]].act()
+                else:
+                    loop(ts, None, step)
                 outcomes.append("ok")
             except Exception as exc:  # noqa: BLE001 - both must fail alike, if at all
                 outcomes.append((type(exc).__name__, str(exc)))
