@@ -162,3 +162,9 @@ def test_the_compiled_methods_read_the_venues_own_parts() -> None:
     assert (parts.fund, parts.maker_fee, parts.taker_fee, parts.market_band) == (
         venue.fund, venue.maker_fee, venue.taker_fee, venue.rules.market_band)
     assert venue.orders_received > 0 and parts.last_tick == venue.last_tick
+    # The counters the compiled methods update are the venue's attributes of those names.
+    assert (venue.orders_received, venue.cancels_received, venue.fees_collected) == (
+        parts.orders_received, parts.cancels_received, parts.fees_collected)
+    assert venue.cancels_received > 0 and venue.fees_collected > 0
+    venue.orders_received += 5
+    assert parts.orders_received == venue.orders_received

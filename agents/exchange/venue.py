@@ -74,6 +74,33 @@ class VenueRules:
     market_band: float = 0.05  # price protection: market orders fill within this band around the mark
 
 
+class VenueCounters:
+    """What a venue counts as it runs: orders and cancels received, and fees collected.
+
+    On the compiled kernels the venue keeps them in its `VenueParts` instead, as C
+    numbers its compiled methods update; its attributes of the same names read and
+    write whichever it holds as ``_counts``.
+    """
+
+    __slots__ = ("orders_received", "cancels_received", "fees_collected")
+
+    def __init__(self) -> None:
+        self.orders_received = 0
+        self.cancels_received = 0
+        self.fees_collected = 0.0
+
+
+def _counted(name: str) -> property:
+    """A venue attribute kept in its ``_counts``."""
+    def get(venue: "OrderBookAgent"):
+        return getattr(venue._counts, name)
+
+    def put(venue: "OrderBookAgent", value) -> None:
+        setattr(venue._counts, name, value)
+
+    return property(get, put, doc=f"{name.replace('_', ' ').capitalize()} (kept in the venue's ``_counts``).")
+
+
 class OrderBookAgent(TriggerResolution, Agent):
     """The exchange. Account ``n_traders`` is the insurance fund.
 
@@ -84,8 +111,13 @@ class OrderBookAgent(TriggerResolution, Agent):
         rules: fees, liquidation, mark and funding settings.
     """
 
+    orders_received = _counted("orders_received")
+    cancels_received = _counted("cancels_received")
+    fees_collected = _counted("fees_collected")
+
     def __init__(self, model: mesa.Model, assets: list[AssetRules], n_traders: int, rules: VenueRules) -> None:
         super().__init__(model)
+        self._counts = VenueCounters()
         self.assets = list(assets)
         self.rules = rules
         self.symbols = [a.symbol for a in assets]
@@ -98,7 +130,6 @@ class OrderBookAgent(TriggerResolution, Agent):
                              kernel=LedgerKernel if self.kernels == "native" else None)
         self.ledger.leverage[self.fund, :] = _FUND_LEVERAGE
         self.maker_fee, self.taker_fee = rules.maker_fee, rules.taker_fee
-        self.fees_collected = 0.0
         self.deposits = 0.0
         self.last_tick = [b.to_tick(a.price) for b, a in zip(self.books, assets)]
         self._start_tick = tuple(self.last_tick)
@@ -110,8 +141,6 @@ class OrderBookAgent(TriggerResolution, Agent):
         self.stops = [StopBook() for _ in assets]
         self.watch = [watch_class(self.kernels)(n_traders + 1) for _ in assets]
         self.liquidations = LiquidationEngine(self, rules.liquidation_fee)
-        self.orders_received = 0
-        self.cancels_received = 0
         self.rejections: Counter[str] = Counter()
         self.stops_fired = np.zeros(len(assets), dtype=np.int64)
         self.liq_usd = np.zeros((len(assets), 2))  # cumulative [long, short] notional liquidated
@@ -120,6 +149,7 @@ class OrderBookAgent(TriggerResolution, Agent):
         self._resolving = False
         if self.kernels == "native":  # the compiled per-order methods replace the ones below, which stay the reference
             self._parts = venue_methods.VenueParts(self)  # the parts they read, typed (last: it reads them all)
+            self._counts = self._parts  # which keeps the counters too
             for name in venue_methods.METHODS:
                 setattr(self, name, MethodType(getattr(venue_methods, name), self))
         if rules.insurance_fund:
@@ -252,7 +282,7 @@ class OrderBookAgent(TriggerResolution, Agent):
     def limit(self, account: int, asset: int, side: int, tick: int, lots: int, tif: str = "GTC",
               reduce_only: bool = False, cause: int = TRADER) -> int | None:
         """Place a limit order; returns the resting order id, or None (filled, IOC, rejected)."""
-        self.orders_received += 1
+        self._counts.orders_received += 1
         if reduce_only:
             lots = self._reducible(account, asset, side, lots)
             if lots == 0:
@@ -290,7 +320,7 @@ class OrderBookAgent(TriggerResolution, Agent):
     def market(self, account: int, asset: int, side: int, lots: int, cause: int = TRADER,
                reduce_only: bool = False) -> int:
         """Send a market order; returns the lots filled (the rest is cancelled)."""
-        self.orders_received += 1
+        self._counts.orders_received += 1
         if reduce_only:
             lots = self._reducible(account, asset, side, lots)
             if lots == 0:
@@ -317,7 +347,7 @@ class OrderBookAgent(TriggerResolution, Agent):
     def liquidation_order(self, account: int, asset: int, side: int, lots: int, tick: int,
                           cause: int = LIQUIDATION) -> tuple[int, float]:
         """A forced IOC limit order (no margin check, no taker fee); returns (lots filled, average price)."""
-        self.orders_received += 1
+        self._counts.orders_received += 1
         book = self.books[asset]
         book.cause = cause
         m = book.submit_limit(account, side, tick, lots, "IOC")
@@ -333,7 +363,7 @@ class OrderBookAgent(TriggerResolution, Agent):
 
     def cancel(self, asset: int, order_id: int) -> int:
         """Cancel a resting order; returns its remaining lots, or 0 if it is already gone."""
-        self.cancels_received += 1
+        self._counts.cancels_received += 1
         book = self.books[asset]
         if order_id not in book.resting_ids:
             return 0
@@ -346,7 +376,7 @@ class OrderBookAgent(TriggerResolution, Agent):
         book = self.books[asset]
         resting, release = book.resting_ids, self._release
         for order_id in order_ids:
-            self.cancels_received += 1
+            self._counts.cancels_received += 1
             if order_id in resting:
                 release(asset, order_id, book.cancel(order_id), gone=True)
 
@@ -359,12 +389,12 @@ class OrderBookAgent(TriggerResolution, Agent):
 
     def stop(self, account: int, asset: int, side: int, trigger: float, lots: int) -> int:
         """Place a reduce-only stop-market order triggered by the last price; returns its id."""
-        self.orders_received += 1
+        self._counts.orders_received += 1
         return self.stops[asset].add(account, side, lots, trigger)
 
     def cancel_stop(self, asset: int, stop_id: int) -> bool:
         """Cancel a stop; False if it already fired or was cancelled."""
-        self.cancels_received += 1
+        self._counts.cancels_received += 1
         return self.stops[asset].cancel(stop_id)
 
     def open_orders(self, account: int, asset: int) -> list[int]:
@@ -401,7 +431,7 @@ class OrderBookAgent(TriggerResolution, Agent):
             taker_fee = notional * taker_rate
             led.fill(maker, asset, -side * lots, price, maker_fee)
             led.fill(taker, asset, side * lots, price, taker_fee)
-            self.fees_collected += maker_fee + taker_fee
+            self._counts.fees_collected += maker_fee + taker_fee
             self._after_position_change(maker, asset)
         self._after_position_change(taker, asset)
         self.last_tick[asset] = m.fills[-1][2]

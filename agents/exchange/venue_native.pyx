@@ -56,15 +56,21 @@ cdef class VenueParts:
     A method reads the venue's ``_parts`` once, where it read one or two Python
     attributes per part (the books, the registries, the ledger, the fees...).
     The lists and objects are the venue's own, so changes inside them show; the
-    venue never rebinds them. The counters it updates stay the venue's attributes.
+    venue never rebinds them. It also keeps the venue's counters (`VenueCounters`:
+    the venue's attributes of those names read and write these).
     """
 
     cdef readonly list books, registries, tiers, stops, watch, last_tick
     cdef readonly object ledger, mark, rejections
     cdef readonly i64 fund
     cdef readonly double maker_fee, taker_fee, market_band
+    cdef public i64 orders_received, cancels_received
+    cdef public double fees_collected
 
     def __init__(self, venue) -> None:
+        counts = venue._counts
+        self.orders_received, self.cancels_received = counts.orders_received, counts.cancels_received
+        self.fees_collected = counts.fees_collected
         self.books, self.registries, self.tiers = venue.books, venue.registries, venue.tiers
         self.stops, self.watch, self.last_tick = venue.stops, venue.watch, venue.last_tick
         self.ledger, self.mark, self.rejections = venue.ledger, venue.mark, venue.rejections
@@ -185,7 +191,7 @@ cdef int _c_settle(object self, VenueParts p, LedgerKernel k, NativeLimitOrderBo
         taker_fee = notional * taker_rate
         k.fill(maker, a, -sd * lots, price, maker_fee)
         k.fill(tk, a, sd * lots, price, taker_fee)
-        self.fees_collected += maker_fee + taker_fee
+        p.fees_collected += maker_fee + taker_fee
         _c_after_position_change(self, p, k, maker, a)
     _c_after_position_change(self, p, k, tk, a)
     p.last_tick[a] = fills[-1][2]
@@ -275,14 +281,14 @@ def post_quotes(self, account, asset, quotes):
                 _c_register(p, k, a, acct, oid, per_lot, lots, False)
                 ids.append(oid)
     finally:
-        self.orders_received += received
+        p.orders_received += received
     return ids
 
 
 def cancel(self, asset, order_id):
     """Cancel a resting order; returns its remaining lots, or 0 if it is already gone."""
-    self.cancels_received += 1
     cdef VenueParts p = _parts(self)
+    p.cancels_received += 1
     cdef NativeLimitOrderBook book = _book(p, asset)
     cdef i64 oid
     if not book._find(order_id, &oid):
@@ -305,7 +311,7 @@ def cancel_many(self, asset, order_ids):
             if book._find(order_id, &oid):
                 _c_release(p, k, a, oid, book._cancel(oid), True)
     finally:
-        self.cancels_received += received
+        p.cancels_received += received
 
 
 def _settle(self, asset, taker, side, m, cause):
@@ -322,7 +328,7 @@ def limit(self, account, asset, side, tick, lots, tif="GTC", reduce_only=False, 
     cdef Py_ssize_t a = asset
     cdef i64 acct = account, q = lots
     cdef double per_lot
-    self.orders_received += 1
+    p.orders_received += 1
     if reduce_only:
         q = _c_reducible(k, acct, a, side, q)
         if q == 0:
@@ -359,7 +365,7 @@ def market(self, account, asset, side, lots, cause=_TRADER, reduce_only=False):
     cdef i64 acct = account, q = lots, guard, band_tick = 0  # 0: the band is out of the C range
     cdef int sd = side
     cdef double edge, per_lot
-    self.orders_received += 1
+    p.orders_received += 1
     if reduce_only:
         q = _c_reducible(k, acct, a, sd, q)
         if q == 0:
