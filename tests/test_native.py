@@ -53,7 +53,7 @@ def test_a_kernel_is_stale_when_any_declaration_it_is_built_from_changes() -> No
     exchange = "agents/exchange/"
     containers = {exchange + "containers.pxd", exchange + "containers.h"}
     assert names("agents.exchange.venue_native") == {exchange + f for f in (
-        "venue_native.pyx", "accounts_native.pxd", "book_native.pxd", "margin_native.pxd",
+        "venue_native.pyx", "accounts_native.pxd", "book_native.pxd", "funding_native.pxd", "margin_native.pxd",
         "registry_native.pxd")} | containers
     assert names("agents.exchange.accounts_native") == {exchange + f for f in ("accounts_native.pyx",
                                                                                "accounts_native.pxd")}

@@ -10,7 +10,8 @@ The compiled kernels are Cython modules beside their pure-Python originals (in
 * ``venue_native``: the venue's per-order methods (margin checks, booking, settlement), which a
   venue on these kernels binds over its own (`agents.exchange.venue.OrderBookAgent`), reading
   the venue's fixed parts through one typed `VenueParts`; its margin maths are inline functions
-  in ``margin_native.pxd`` (`agents.exchange.margin`);
+  in ``margin_native.pxd`` (`agents.exchange.margin`) and its mark price update in ``funding_native.pxd``
+  (`agents.exchange.funding.MarkPrice.update`);
 * ``agents.ladder_native``: a market maker's ladder (`agents.market_maker.build_ladder`);
 * ``agents.market_maker_native``: a market maker's step (`agents.market_maker.MarketMaker.act`);
 * ``agents.traders_native``: a noise trader's activation (`agents.traders.NoiseTrader.act`);

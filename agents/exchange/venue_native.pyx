@@ -30,6 +30,7 @@ from cpython.long cimport PyLong_AsLongLongAndOverflow
 from libc.math cimport fabs, floor, isfinite
 
 from agents.exchange.accounts_native cimport LedgerKernel
+from agents.exchange.funding_native cimport mark_update
 from agents.exchange.margin_native cimport liquidation_price, max_leverage
 from agents.exchange.book_native cimport TIF_GTC, TIF_IOC, TIF_POST, NativeLimitOrderBook, plain_order
 from agents.exchange.registry_native cimport Entry, NativeOrderRegistry
@@ -66,8 +67,11 @@ cdef class VenueParts:
     cdef readonly double maker_fee, taker_fee, market_band
     cdef public i64 orders_received, cancels_received
     cdef public double fees_collected
+    cdef double[::1] mark_value, mark_ema, mark_index, mark_basis  # the mark's arrays, updated in place
 
     def __init__(self, venue) -> None:
+        mark = venue.mark
+        self.mark_value, self.mark_ema, self.mark_index, self.mark_basis = mark.value, mark.ema, mark.index, mark.basis
         counts = venue._counts
         self.orders_received, self.cancels_received = counts.orders_received, counts.cancels_received
         self.fees_collected = counts.fees_collected
@@ -425,7 +429,8 @@ cdef int _c_resolve(object self, VenueParts p, Py_ssize_t a, object asset) excep
     cdef double last = _last_price(p, book, a), mid
     if not book._mid(&mid):  # `OrderBookAgent.mid_price`
         mid = last
-    mark = p.mark.update(asset, last, mid)
+    # The mark's method is read each time: it may be changed after the venue is built.
+    mark = mark_update(p.mark.method, &p.mark_value[a], &p.mark_ema[a], &p.mark_index[a], &p.mark_basis[a], last, mid)
     stops = p.stops[a]
     if _maybe_due(stops.up, last) or _maybe_due(stops.down, last) or p.watch[a].next_due(mark) is not None:
         type(self).resolve(self, asset)
