@@ -107,6 +107,7 @@ class Trader(Agent):
     """
 
     strategy = "trader"
+    compiled = None  # a compiled activation the model's compiled loop runs instead of `act`, if any (NoiseTrader)
 
     def __init__(self, model: mesa.Model, account: int, assets: list[int], size_usd: float) -> None:
         super().__init__(model)
@@ -223,8 +224,15 @@ class NoiseTrader(Trader):
         if (type(self) is NoiseTrader and getattr(model.venue, "kernels", None) == "native"
                 and type(model.random) is random.Random):
             # The same activation compiled (agents/traders_native.pyx), which rebuilds random.Random's draws;
-            # a subclass may override the helpers.
+            # a subclass may override the helpers. It reads the trader's attributes from its own copy of them.
             self.act = MethodType(traders_native.noise_act, self)
+            self.compiled = traders_native.NoiseState(self)
+
+    def __setattr__(self, name: str, value) -> None:
+        super().__setattr__(name, value)
+        state = self.__dict__.get("compiled")
+        if state is not None:  # keep the compiled activation's copy of the attributes current
+            state.refresh()
 
     def choose_side(self) -> int:
         """Buy or sell; sentiment tilts the odds."""

@@ -2,7 +2,8 @@
 """A noise trader's activation compiled: `noise_act`, the same as
 `agents.traders.NoiseTrader.act`, which stays the reference; and the model's
 loop over the traders active in a step, `act_each` (`model.population.act_each`),
-in which the noise traders' activations share one read of the model (`Step`).
+in which the noise traders' activations read their attributes from a `NoiseState`
+and share one read of the model (`Step`).
 
 It draws the same random numbers from the model's `random.Random`, in the same
 order, as the Python method and its helpers do (``randrange``, ``random``,
@@ -16,8 +17,6 @@ it over its ``act`` when its venue runs on the compiled kernels and its class is
 (``attention`` > 0) calls the Python `NoiseTrader.attentive`.
 """
 
-from cpython.method cimport PyMethod_Check, PyMethod_GET_FUNCTION, PyMethod_GET_SELF
-from cpython.ref cimport PyObject
 from libc.math cimport copysign, fabs, isfinite, isinf, log, pow
 
 from agents.exchange.book_native cimport NativeLimitOrderBook
@@ -91,28 +90,54 @@ cdef class Step:
         self.sentiment = model.sentiment
 
 
+cdef class NoiseState:
+    """A noise trader's attributes that its activation reads, held where the compiled code reads them in one step.
+
+    Made with the trader (`NoiseTrader.compiled`) and read again from it whenever any of its attributes is set
+    (`NoiseTrader.__setattr__`), so it never differs from them; `act_each` runs the activation from it without
+    touching the trader's ``__dict__``. The values are the attributes themselves, converted where they are used,
+    as in the Python method.
+    """
+
+    cdef readonly object trader
+    cdef object assets, account, attention, size_alpha, max_size_factor, size_usd, market_prob
+    cdef object offset_bps, offset_alpha, max_offset_bps, orders, max_orders
+
+    def __init__(self, trader) -> None:
+        self.trader = trader
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Read the trader's attributes again."""
+        t = self.trader
+        self.assets, self.account, self.attention = t.assets, t.account, t.attention
+        self.size_alpha, self.max_size_factor, self.size_usd = t.size_alpha, t.max_size_factor, t.size_usd
+        self.market_prob, self.offset_bps, self.offset_alpha = t.market_prob, t.offset_bps, t.offset_alpha
+        self.max_offset_bps, self.orders, self.max_orders = t.max_offset_bps, t.orders, t.max_orders
+
+
 def noise_act(self):
     """`agents.traders.NoiseTrader.act`, compiled (bound as the trader's ``act``)."""
-    _noise_act(self, Step(self.model))
+    _noise_act(<NoiseState?>self.compiled, Step(self.model))
 
 
-cdef int _noise_act(self, Step step) except -1:
+cdef int _noise_act(NoiseState t, Step step) except -1:
     venue, rnd, random = step.venue, step.rnd, step.random
-    assets = self.assets
+    assets = t.assets
     cdef Py_ssize_t n = len(assets)
     asset = assets[0] if n == 1 else assets[randbelow(rnd, n) if n > 1 else rnd.randrange(n)]  # (0: its error)
-    if not (self.attention <= 0) and not self.attentive(asset):
+    if not (t.attention <= 0) and not t.trader.attentive(asset):
         return 0
     # choose_side
-    cdef double mood = step.sentiment[<Py_ssize_t>self.account]
+    cdef double mood = step.sentiment[<Py_ssize_t>t.account]
     cdef double p_buy = 0.5 * (1.0 + step.side_weight * acted_on(mood, step.conviction))
     cdef int side = _BUY if <double>random() < p_buy else _SELL
     # size_factor
-    cdef double factor, a = self.size_alpha
+    cdef double factor, a = t.size_alpha
     if a > 1:
         factor = (a - 1.0) / a * paretovariate(random, a)
-        if not factor < <double>self.max_size_factor:  # min(max_size_factor, factor), as the builtin picks
-            factor = self.max_size_factor
+        if not factor < <double>t.max_size_factor:  # min(max_size_factor, factor), as the builtin picks
+            factor = t.max_size_factor
     else:
         factor = expovariate(random)
     # lots_for
@@ -120,22 +145,22 @@ cdef int _noise_act(self, Step step) except -1:
     cdef double mid
     if not book._mid(&mid):
         mid = venue.last_price(asset)
-    cdef double usd = <double>self.size_usd * factor
+    cdef double usd = <double>t.size_usd * factor
     lots = _truncate(usd / (mid * book.lot_size))
     if lots < 1:
         lots = 1
     cdef double offset_bps, f, cap
     cdef i64 touch
-    if <double>random() < <double>self.market_prob:
-        venue.market(self.account, asset, side, lots)
+    if <double>random() < <double>t.market_prob:
+        venue.market(t.account, asset, side, lots)
     else:
         if not book._touch(side, &touch):
             touch = venue.last_tick[asset]
         # offset_factor
-        offset_bps = self.offset_bps
-        if self.offset_alpha > 0:
-            cap = <double>self.max_offset_bps / offset_bps
-            f = paretovariate(random, self.offset_alpha) - 1.0
+        offset_bps = t.offset_bps
+        if t.offset_alpha > 0:
+            cap = <double>t.max_offset_bps / offset_bps
+            f = paretovariate(random, t.offset_alpha) - 1.0
             if not f < cap:  # min(cap, f), as the builtin picks
                 f = cap
         else:
@@ -143,33 +168,32 @@ cdef int _noise_act(self, Step step) except -1:
         dist = _truncate(<double>touch * offset_bps * 1e-4 * f)
         if dist < 0:
             dist = 0
-        oid = venue.limit(self.account, asset, side, touch - side * dist, lots)
+        oid = venue.limit(t.account, asset, side, touch - side * dist, lots)
         if oid is not None:
-            self.orders.append((asset, oid))
-    orders = self.orders
-    while len(orders) > self.max_orders:
+            t.orders.append((asset, oid))
+    orders = t.orders
+    while len(orders) > t.max_orders:
         a_, oid = orders.popleft()
         venue.cancel(a_, oid)
     return 0
 
 
-cdef object _NOISE_ACT = noise_act
-
-
-def act_each(list made, roster, list active):
-    """`model.population.act_each`, compiled: a noise trader bound to `noise_act` acts through one
-    `Step` for all of the step's activations (the others through their ``act``)."""
+def act_each(roster, list active):
+    """`model.population.act_each`, compiled: a trader with a compiled activation (a `NoiseState`) runs it,
+    all of the step's through one `Step`; the others run their ``act``."""
+    cdef list made = roster.made, compiled = roster.compiled
     cdef Py_ssize_t i
     cdef Step step = None
     for i in active:
-        agent = made[i]
-        if agent is None:  # its first activation: make the agent
-            agent = roster[i]
-        act = agent.act
-        if (PyMethod_Check(act) and PyMethod_GET_FUNCTION(act) == <PyObject*>_NOISE_ACT
-                and PyMethod_GET_SELF(act) == <PyObject*>agent):
-            if step is None:
-                step = Step(agent.model)
-            _noise_act(agent, step)
-        else:
-            act()
+        state = compiled[i]
+        if state is None:
+            agent = made[i]
+            if agent is None:  # its first activation: make the agent
+                agent = roster[i]
+                state = compiled[i]
+            if state is None:
+                agent.act()
+                continue
+        if step is None:
+            step = Step((<NoiseState?>state).trader.model)
+        _noise_act(<NoiseState?>state, step)

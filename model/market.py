@@ -185,7 +185,7 @@ class MarketModel(mesa.Model):
         self.venue.begin_step(self.now, self.fundamental)
         for mm in self.market_makers:
             mm.act()
-        self._act_each(self.traders.made, self.traders, self.active_traders())
+        self._act_each(self.traders, self.active_traders())
         self.venue.end_step()
         if self.steps % self._record_every_steps == 0:
             self.record()

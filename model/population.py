@@ -43,6 +43,7 @@ class TraderRoster(Sequence):
     def __init__(self, model) -> None:
         self._model = model
         self.made: list[Trader | None] = []  # per account: its agent, or None until it is made (read-only)
+        self.compiled: list = []  # per account: its agent's compiled activation (`Trader.compiled`), or None
         self._starts: list[int] = []  # first account of each cohort
         self._cohorts: list[tuple[type, list[int], dict]] = []  # (class, assets, per-trader kwargs)
         self.strategies: list[str] = []
@@ -52,6 +53,7 @@ class TraderRoster(Sequence):
         self._starts.append(len(self.made))
         self._cohorts.append((cls, assets, kwargs))
         self.made.extend([None] * n)
+        self.compiled.extend([None] * n)
         self.strategies.extend([strategy] * n)
 
     def __len__(self) -> int:
@@ -65,15 +67,20 @@ class TraderRoster(Sequence):
             k = account - self._starts[c]
             args = {key: (vals[k] if isinstance(vals, list) else vals) for key, vals in kwargs.items()}
             agent = self.made[account] = cls(self._model, account, assets, **args)
+            self.compiled[account] = agent.compiled
         return agent
 
     def __iter__(self) -> Iterator[Trader]:
         return (self[i] for i in range(len(self.made)))
 
 
-def act_each(made: list, roster: TraderRoster, active: list[int]) -> None:
-    """Activate the traders of accounts ``active`` in order, making any not made yet (``made`` is
-    ``roster.made``). `agents.traders_native.act_each` is the same loop compiled."""
+def act_each(roster: TraderRoster, active: list[int]) -> None:
+    """Activate the traders of accounts ``active`` in order, making any not made yet.
+
+    `agents.traders_native.act_each` is the same loop compiled, which runs an agent's
+    compiled activation (`Trader.compiled`) where it has one.
+    """
+    made = roster.made
     for i in active:
         agent = made[i]
         if agent is None:  # its first activation: make the agent

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
@@ -59,18 +60,22 @@ def test_compiled_activation_is_the_python_one(per_step, seed, params, sentiment
         traders.append([NoiseTrader(m, account, **p) for account, p in enumerate(params, start=1)])
     for t in traders[1]:
         del t.act  # the class's Python method
-    assert all(t.act.__func__ is traders_native.noise_act for t in traders[0])
+    assert all(t.act.__func__ is traders_native.noise_act and t.compiled is not None for t in traders[0])
     assert all(t.act.__func__ is NoiseTrader.act for t in traders[1])
     turns = [t for t in turns if t < len(params)]
     for first in range(0, len(turns), per_step):
         step = turns[first:first + per_step]
+        if first % 3 == 2:  # retune a trader: the compiled activation must follow its attributes
+            for ts in traders:
+                ts[step[0]].market_prob = 1.0 - ts[step[0]].market_prob
+                ts[step[0]].max_orders = (ts[step[0]].max_orders + 1) % 4
         outcomes = []
         for ts, loop in zip(traders, (traders_native.act_each, act_each)):
             try:
                 if per_step == 1:
                     ts[step[0]].act()
                 else:
-                    loop(ts, None, step)
+                    loop(SimpleNamespace(made=ts, compiled=[t.compiled for t in ts]), step)
                 outcomes.append("ok")
             except Exception as exc:  # noqa: BLE001 - both must fail alike, if at all
                 outcomes.append((type(exc).__name__, str(exc)))
@@ -87,10 +92,13 @@ def test_only_a_plain_noise_trader_on_the_compiled_kernels_binds_it():
         def choose_side(self) -> int:
             return -super().choose_side()
 
-    assert NoiseTrader(m, 1, [0], 100.0, 0.5, 10.0, 1).act.__func__ is traders_native.noise_act
-    assert Contrarian(m, 2, [0], 100.0, 0.5, 10.0, 1).act.__func__ is Contrarian.act
+    plain = NoiseTrader(m, 1, [0], 100.0, 0.5, 10.0, 1)
+    assert plain.act.__func__ is traders_native.noise_act and plain.compiled.trader is plain
+    contrarian = Contrarian(m, 2, [0], 100.0, 0.5, 10.0, 1)
+    assert contrarian.act.__func__ is Contrarian.act and contrarian.compiled is None
     on_python = Market(1, [0.0] * N_TRADERS, 0.5, 0.0, kind="python")
-    assert NoiseTrader(on_python, 1, [0], 100.0, 0.5, 10.0, 1).act.__func__ is NoiseTrader.act
+    python = NoiseTrader(on_python, 1, [0], 100.0, 0.5, 10.0, 1)
+    assert python.act.__func__ is NoiseTrader.act and python.compiled is None
 
 
 def outcome(draw, *args):
