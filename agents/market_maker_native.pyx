@@ -4,11 +4,11 @@
 which stay the reference.
 
 Every maker runs this every step on each of its assets, mostly to find that
-nothing is due; when a requote is due it runs `MarketMaker.requote`, and when a
-refill is due and a level of the ladder has been filled, `MarketMaker.refill`,
-both compiled as the same Python operations. It does the same double
-operations in the same order as the Python methods (the build disables
-floating-point contraction), so a run gives bit-identical results on either
+nothing is due; when a requote is due it runs `MarketMaker.requote` compiled
+(the same Python operations, without the interpreter), and when a refill is due
+and a level of the ladder has been filled, it calls `MarketMaker.refill`. It
+does the same double operations in the same order as the Python methods (the
+build disables floating-point contraction), so a run gives bit-identical results on either
 (tests/test_market_maker_native.py compares them step by step). A maker binds
 it over its ``act`` when its venue runs on the compiled kernels and its class
 is `MarketMaker` itself (a subclass may override the methods it replaces).
@@ -19,12 +19,9 @@ from libc.math cimport fabs
 from agents.exchange.book_native cimport NativeLimitOrderBook
 from agents.exchange.registry_native cimport NativeOrderRegistry
 
-from agents.exchange.book import BUY, SELL
 from agents.ladder_native import build_ladder
 
 ctypedef long long i64
-
-cdef object _BUY = BUY, _SELL = SELL
 
 
 cdef double _reference_mid(object self, object model, object venue, object asset) except? -1.0:
@@ -85,36 +82,6 @@ cdef object _position_usd(object self, object venue, object asset):
     return float(ledger.position[self.account, asset] * ledger.lot[asset] * venue.mid_price(asset))
 
 
-cdef int _refill(object self, object venue, object asset, object mid) except -1:
-    """`MarketMaker.refill` after its first look (some level was filled): the same Python operations."""
-    book = venue.books[asset]
-    best_bid = best_ask = inventory = None
-    resting = book.resting_ids
-    cdef list levels = [], ladder = []
-    for q in self.quotes[asset]:
-        if q[0] in resting:
-            continue
-        if inventory is None:
-            inventory = _position_usd(self, venue, asset)
-            best_bid, best_ask = book.best_bid(), book.best_ask()
-        side = q[1]
-        if side * inventory >= self.max_inventory_usd:
-            continue
-        price = mid * (1.0 + q[2] * 1e-4)
-        t = int(price / book.tick_size) if side == _BUY else -int(-price // book.tick_size)
-        if side == _BUY and best_ask is not None:
-            t = min(t, best_ask - 1)
-        elif side == _SELL and best_bid is not None:
-            t = max(t, best_bid + 1)
-        levels.append(q)
-        ladder.append((side, max(t, 1), q[3]))
-    if ladder:
-        for q, oid in zip(levels, venue.post_quotes(self.account, asset, ladder)):
-            if oid is not None:
-                q[0] = oid
-    return 0
-
-
 def maker_act(self):
     """`MarketMaker.act`, compiled (bound as the maker's ``act``)."""
     model = self.model
@@ -126,7 +93,8 @@ def maker_act(self):
         if now - t0 >= <double>self.requote_every or fabs(mid / mid0 - 1.0) * 1e4 >= <double>self.requote_bps:
             _requote(self, model, venue, asset, mid)
         elif <double>self.refill_every > 0 and now - <double>self.refilled_at[asset] >= <double>self.refill_every:
-            self.refilled_at[asset] = model.now
             # `MarketMaker.refill`'s first look: with every level resting, nothing was filled.
-            if (<NativeOrderRegistry?>venue.registries[asset])._count(self.account) != len(self.quotes[asset]):
-                _refill(self, venue, asset, mid)
+            if (<NativeOrderRegistry?>venue.registries[asset])._count(self.account) == len(self.quotes[asset]):
+                self.refilled_at[asset] = model.now
+            else:
+                self.refill(asset, mid)
