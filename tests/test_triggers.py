@@ -121,3 +121,19 @@ def test_stops_fire_nearest_first_after_cancels_and_compaction():
     while (got := stops.pop(1e9, UP)) is not None:
         fired.append(got[1])
     assert fired == sorted(range(2900, 3000), key=lambda k: (100.0 + k % 50, k))
+
+
+@settings(max_examples=100, deadline=None)
+@given(ops=st.lists(st.tuples(st.sampled_from(["add", "cancel", "pop"]), st.integers(0, 3), st.sampled_from([1, -1]),
+                              st.floats(90.0, 110.0)), max_size=60))
+def test_an_accounts_stops_are_the_live_ones_it_placed_in_id_order(ops):
+    stops, placed = StopBook(), []
+    for op, account, side, price in ops:
+        if op == "add":
+            placed.append(stops.add(account, side, 1, price))
+        elif op == "cancel" and placed:
+            stops.cancel(placed[int(price) % len(placed)])  # some already gone
+        elif op == "pop":
+            stops.pop(price, side)
+        for acct in range(4):
+            assert stops.of_account(acct) == [sid for sid, stop in stops.stops.items() if stop[0] == acct]

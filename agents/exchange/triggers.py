@@ -120,12 +120,14 @@ class StopBook(_TwoWay):
     def __init__(self) -> None:
         super().__init__()
         self.stops: dict[int, tuple[int, int, int, float]] = {}  # id -> (account, side, lots, trigger)
+        self._of_account: dict[int, dict[int, None]] = {}  # account -> its live stops' ids, in id order
         self._ids = itertools.count(1)
 
     def add(self, account: int, side: int, lots: int, trigger: float) -> int:
         """Register a stop and return its id."""
         sid = next(self._ids)
         self.stops[sid] = (account, side, lots, trigger)
+        self._of_account.setdefault(account, {})[sid] = None
         heap = self.up if side > 0 else self.down
         heap.push(trigger, sid, 0)
         heap.compact_if_stale(self._live)
@@ -133,7 +135,11 @@ class StopBook(_TwoWay):
 
     def cancel(self, sid: int) -> bool:
         """Cancel a stop; False if it had already fired or been cancelled."""
-        return self.stops.pop(sid, None) is not None
+        stop = self.stops.pop(sid, None)
+        if stop is None:
+            return False
+        del self._of_account[stop[0]][sid]
+        return True
 
     def _live(self, sid: int, _version: int) -> bool:
         return sid in self.stops
@@ -145,11 +151,12 @@ class StopBook(_TwoWay):
             return None
         sid = got[1]
         account, side, lots, _ = self.stops.pop(sid)
+        del self._of_account[account][sid]
         return sid, account, side, lots
 
     def of_account(self, account: int) -> list[int]:
-        """Ids of an account's live stops."""
-        return [sid for sid, (acct, *_rest) in self.stops.items() if acct == account]
+        """Ids of an account's live stops, ascending."""
+        return list(self._of_account.get(account, ()))
 
 
 class LiquidationWatch(_TwoWay):
