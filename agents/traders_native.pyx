@@ -76,7 +76,8 @@ cdef class Step:
     """What a noise trader's activation reads off its model, read once for all of a step's activations.
 
     Nothing here changes while a step's traders act: the model's venue, generator, behaviour weights and
-    sentiment array are set when it is built, and sentiment is updated in place before traders act.
+    sentiment array are set when it is built, and sentiment is updated in place before traders act. The
+    sentiment must be a float64 array (the model's is); the weights are converted here, before any draw.
     """
 
     cdef object model, venue, rnd, random, books
@@ -100,12 +101,14 @@ cdef class NoiseState:
     """
 
     cdef readonly object trader
+    cdef public bint live  # False once the trader's `act` or attributes went where `refresh` cannot follow
     cdef object assets, account, attention, size_alpha, max_size_factor, size_usd, market_prob
     cdef object offset_bps, offset_alpha, max_offset_bps, orders, max_orders
 
     def __init__(self, trader) -> None:
         self.trader = trader
         self.refresh()
+        self.live = True
 
     def refresh(self) -> None:
         """Read the trader's attributes again."""
@@ -117,8 +120,15 @@ cdef class NoiseState:
 
 
 def noise_act(self):
-    """`agents.traders.NoiseTrader.act`, compiled (bound as the trader's ``act``)."""
-    _noise_act(<NoiseState?>self.compiled, Step(self.model))
+    """`agents.traders.NoiseTrader.act`, compiled (bound as the trader's ``act``).
+
+    Without a live `NoiseState` it reads the trader's attributes afresh (an attribute removed
+    raises `AttributeError` here, before any draw, where the Python method raises it later).
+    """
+    state = self.compiled
+    if state is None or not (<NoiseState?>state).live:
+        state = NoiseState(self)
+    _noise_act(<NoiseState>state, Step(self.model))
 
 
 cdef int _noise_act(NoiseState t, Step step) except -1:
@@ -179,19 +189,19 @@ cdef int _noise_act(NoiseState t, Step step) except -1:
 
 
 def act_each(roster, list active):
-    """`model.population.act_each`, compiled: a trader with a compiled activation (a `NoiseState`) runs it,
-    all of the step's through one `Step`; the others run their ``act``."""
+    """`model.population.act_each`, compiled: a trader with a live compiled activation (a `NoiseState`)
+    runs it, all of the step's through one `Step`; the others run their ``act``."""
     cdef list made = roster.made, compiled = roster.compiled
     cdef Py_ssize_t i
     cdef Step step = None
     for i in active:
         state = compiled[i]
-        if state is None:
+        if state is None or not (<NoiseState>state).live:
             agent = made[i]
             if agent is None:  # its first activation: make the agent
                 agent = roster[i]
                 state = compiled[i]
-            if state is None:
+            if state is None or not (<NoiseState>state).live:
                 agent.act()
                 continue
         if step is None:

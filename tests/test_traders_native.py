@@ -123,3 +123,32 @@ def test_draws_and_conviction_are_cpythons_to_the_last_bit(seed, n, alpha, s, co
     assert ours.getstate() == theirs.getstate()
     assert math.copysign(1.0, traders_native.acted_on(s, conviction)) == math.copysign(1.0, acted_on(s, conviction))
     assert traders_native.acted_on(s, conviction) == acted_on(s, conviction)
+
+
+def test_the_compiled_loop_follows_what_is_done_to_a_trader():
+    """A replaced or removed ``act``, a dropped `NoiseState` or a removed attribute: the compiled loop then
+    runs the trader's ``act``, as the Python loop does."""
+    m = Market(3, [0.0] * N_TRADERS, 0.5, 0.0)
+    for asset in (0, 1):
+        m.quote(asset, (BUY, SELL))
+    traders = [NoiseTrader(m, account, [0], 100.0, 0.5, 10.0, 2) for account in (1, 2, 3)]
+    roster = SimpleNamespace(made=traders, compiled=[t.compiled for t in traders])
+    calls = []
+    traders[0].act = lambda: calls.append("override")
+    traders_native.act_each(roster, [0, 0])
+    assert calls == ["override", "override"] and not roster.compiled[0].live
+    del traders[0].act  # the class's Python method
+    before = m.venue.orders_received
+    traders_native.act_each(roster, [0])
+    assert m.venue.orders_received == before + 1 and calls == ["override", "override"]
+    traders[1].compiled = None  # the roster's copy is no longer run; act() still works
+    assert not roster.compiled[1].live
+    traders_native.act_each(roster, [1])
+    traders[1].act()
+    assert m.venue.orders_received == before + 3
+    del traders[2].max_orders
+    assert not roster.compiled[2].live
+    with pytest.raises(AttributeError):
+        traders_native.act_each(roster, [2])
+    with pytest.raises(AttributeError):
+        act_each(roster, [2])
