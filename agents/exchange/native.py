@@ -13,8 +13,10 @@ The compiled kernels are Cython modules beside their pure-Python originals (in
   in ``margin_native.pxd`` (`agents.exchange.margin`) and its mark price update in ``funding_native.pxd``
   (`agents.exchange.funding.MarkPrice.update`);
 * ``agents.ladder_native``: a market maker's ladder (`agents.market_maker.build_ladder`);
-* ``agents.market_maker_native``: a market maker's step (`agents.market_maker.MarketMaker.act`);
-* ``agents.traders_native``: a noise trader's activation (`agents.traders.NoiseTrader.act`);
+* ``agents.market_maker_native``: a market maker's step (`agents.market_maker.MarketMaker.act`, with its
+  ``requote``);
+* ``agents.traders_native``: a noise trader's activation (`agents.traders.NoiseTrader.act`) and the model's
+  loop over a step's active traders (`model.population.act_each`);
 * ``model.sentiment_native``: the sentiment update's arithmetic (`model.sentiment.update_sentiment`,
   `model.mood.Mood.pain_signal`).
 
