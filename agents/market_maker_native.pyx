@@ -63,7 +63,7 @@ cdef int _requote(object self, object model, object venue, object asset, object 
     if factor <= 0:
         return 0
     stress = self.stress_now[asset] = self.stress(asset, mid)
-    inventory = _position_usd(self, venue, asset)
+    inventory = self.position_usd(asset)
     skew = -self.skew_bps * max(-1.0, min(1.0, inventory / self.max_inventory_usd))
     book = venue.books[asset]
     ladder, offsets = build_ladder(mid, skew, stress, self.size_usd * factor / stress, self.first_bps,
@@ -74,12 +74,6 @@ cdef int _requote(object self, object model, object venue, object asset, object 
     quotes[asset] = [[oid, side, offset, lots] for oid, (side, _, lots), offset in zip(ids, ladder, offsets)
                      if oid is not None]
     return 0
-
-
-cdef object _position_usd(object self, object venue, object asset):
-    """`Trader.position_usd`."""
-    ledger = venue.ledger
-    return float(ledger.position[self.account, asset] * ledger.lot[asset] * venue.mid_price(asset))
 
 
 def maker_act(self):

@@ -229,32 +229,14 @@ class NoiseTrader(Trader):
             self.compiled = traders_native.NoiseState(self)
 
     def __setattr__(self, name: str, value) -> None:
-        old = self.__dict__.get("compiled")
+        state = self.__dict__.get("compiled")
         super().__setattr__(name, value)
-        if name == "compiled" and old is not None and old is not value:
-            old.live = False  # the model's compiled loop must not run it any more
-        self._sync_compiled(name)
+        _sync_compiled(state, name)
 
     def __delattr__(self, name: str) -> None:
-        super().__delattr__(name)
-        self._sync_compiled(name)
-
-    def _sync_compiled(self, name: str) -> None:
-        """Keep the compiled activation's copy of the attributes current (`traders_native.NoiseState`).
-
-        Once ``act`` is replaced or removed, or an attribute it reads is removed, the model's compiled
-        loop calls ``act`` instead, as the Python loop does.
-        """
         state = self.__dict__.get("compiled")
-        if state is None or not state.live:
-            return
-        if name == "act":
-            state.live = False
-            return
-        try:
-            state.refresh()
-        except AttributeError:
-            state.live = False
+        super().__delattr__(name)
+        _sync_compiled(state, name)
 
     def choose_side(self) -> int:
         """Buy or sell; sentiment tilts the odds."""
@@ -304,6 +286,24 @@ class NoiseTrader(Trader):
         while len(self.orders) > self.max_orders:
             a, oid = self.orders.popleft()
             venue.cancel(a, oid)
+
+
+def _sync_compiled(state, name: str) -> None:
+    """Keep a noise trader's compiled activation (``state``, a `traders_native.NoiseState`) current
+    after its attribute ``name`` was set or removed.
+
+    Once ``act`` or ``compiled`` is replaced or removed, or an attribute the activation reads is
+    removed, the state is retired: the model's compiled loop then calls ``act``, as the Python loop does.
+    """
+    if state is None or not state.live:
+        return
+    if name in ("act", "compiled"):
+        state.live = False
+        return
+    try:
+        state.refresh()
+    except AttributeError:
+        state.live = False
 
 
 class Fundamentalist(Trader):

@@ -125,10 +125,8 @@ def noise_act(self):
     Without a live `NoiseState` it reads the trader's attributes afresh (an attribute removed
     raises `AttributeError` here, before any draw, where the Python method raises it later).
     """
-    state = self.compiled
-    if state is None or not (<NoiseState?>state).live:
-        state = NoiseState(self)
-    _noise_act(<NoiseState>state, Step(self.model))
+    cdef NoiseState state = _live(self.compiled)
+    _noise_act(NoiseState(self) if state is None else state, Step(self.model))
 
 
 cdef int _noise_act(NoiseState t, Step step) except -1:
@@ -194,16 +192,22 @@ def act_each(roster, list active):
     cdef list made = roster.made, compiled = roster.compiled
     cdef Py_ssize_t i
     cdef Step step = None
+    cdef NoiseState state
     for i in active:
-        state = compiled[i]
-        if state is None or not (<NoiseState>state).live:
+        state = _live(compiled[i])
+        if state is None:
             agent = made[i]
-            if agent is None:  # its first activation: make the agent
+            if agent is None:  # its first activation: make the agent (and its NoiseState, if it has one)
                 agent = roster[i]
-                state = compiled[i]
-            if state is None or not (<NoiseState>state).live:
+                state = _live(compiled[i])
+            if state is None:
                 agent.act()
                 continue
         if step is None:
-            step = Step((<NoiseState?>state).trader.model)
-        _noise_act(<NoiseState?>state, step)
+            step = Step(state.trader.model)
+        _noise_act(state, step)
+
+
+cdef inline NoiseState _live(object state):
+    """``state`` if it is a live `NoiseState`, else None."""
+    return state if state is not None and (<NoiseState?>state).live else None
