@@ -50,7 +50,7 @@ import mesa
 
 from agents.exchange.book import BUY, SELL
 from agents.exchange.native import ladder_native, market_maker_native
-from agents.traders import Trader, recent_volatility
+from agents.traders import Mirrored, Trader, recent_volatility
 
 _MAX_STRESS = 3.0  # makers thin out at most threefold: they still quote, as real ones mostly do
 
@@ -87,7 +87,7 @@ def build_ladder(mid: float, skew: float, stress: float, size: float, first_bps:
     return ladder, offsets
 
 
-class MarketMaker(Trader):
+class MarketMaker(Mirrored, Trader):
     """Quotes a ladder on each of its assets."""
 
     strategy = "market_maker"
@@ -126,6 +126,7 @@ class MarketMaker(Trader):
         if type(self) is MarketMaker and getattr(model.venue, "kernels", None) == "native":
             # The same step compiled (agents/market_maker_native.pyx); a subclass may override what it replaces.
             self.act = MethodType(market_maker_native.maker_act, self)
+            self.compiled = market_maker_native.MakerState(self)  # what the compiled step reads (`act_all`)
 
     def act(self) -> None:
         """Requote every asset whose quotes are due or stale; refill consumed levels of the others."""
@@ -225,3 +226,13 @@ class MarketMaker(Trader):
             for q, oid in zip(levels, venue.post_quotes(self.account, asset, ladder)):
                 if oid is not None:
                     q[0] = oid
+
+
+def act_all(makers: list[MarketMaker]) -> None:
+    """Step every maker, in order (the model's step, before the traders act).
+
+    `agents.market_maker_native.act_all` is the same loop compiled, which runs a maker's
+    compiled step from its `MakerState` (``compiled``) where it has a live one.
+    """
+    for mm in makers:
+        mm.act()

@@ -1,7 +1,9 @@
 # cython: language_level=3, annotation_typing=False, cdivision=False
 """A market maker's step compiled: `maker_act`, the same as
 `agents.market_maker.MarketMaker.act` with its `MarketMaker.reference_mid`,
-which stay the reference.
+which stay the reference; and the model's loop over its makers, `act_all`
+(`agents.market_maker.act_all`), in which each maker's step reads its attributes
+from a `MakerState` and all of them share one read of the model (`MakerStep`).
 
 Every maker runs this every step on each of its assets, mostly to find that
 nothing is due; when a requote is due it runs `MarketMaker.requote` compiled
@@ -24,31 +26,80 @@ from agents.ladder_native import build_ladder
 ctypedef long long i64
 
 
-cdef double _reference_mid(object self, object model, object venue, object asset) except? -1.0:
+cdef class MakerStep:
+    """What a maker's step reads off its model, read once for all of a step's makers.
+
+    Nothing here changes while the makers act: the model's venue, its books and registries are set when it
+    is built, and the clock and the fundamentals move before the makers act. The fundamentals must be a
+    float64 array (the model's are).
+    """
+
+    cdef object model, venue, books, registries, now
+    cdef double now_d
+    cdef const double[:] fundamental
+
+    def __init__(self, model):
+        self.model, self.venue = model, model.venue
+        self.books, self.registries = self.venue.books, self.venue.registries
+        self.now = model.now
+        self.now_d = self.now
+        self.fundamental = model.fundamental
+
+
+cdef class MakerState:
+    """A maker's attributes that its step reads, held where the compiled code reads them in one step.
+
+    Made with the maker (`MarketMaker.compiled`) and read again from it whenever any of its attributes is set
+    (`agents.traders.Mirrored`), so it never differs from them. The per-asset dicts are the maker's own, so
+    what the step writes into them is the maker's state. The values are the attributes themselves, converted
+    where they are used, as in the Python method.
+    """
+
+    cdef readonly object maker
+    cdef public bint live  # False once the maker's `act` or attributes went where `refresh` cannot follow
+    cdef object assets, account, quoted_at, refilled_at, centre, tape_read, stress_now, quotes
+    cdef object requote_every, requote_bps, refill_every, mid_weight, flow_impact_bps, index_weight
+
+    def __init__(self, maker) -> None:
+        self.maker = maker
+        self.refresh()
+        self.live = True
+
+    def refresh(self) -> None:
+        """Read the maker's attributes again."""
+        m = self.maker
+        self.assets, self.account, self.quotes = m.assets, m.account, m.quotes
+        self.quoted_at, self.refilled_at, self.centre = m.quoted_at, m.refilled_at, m.centre
+        self.tape_read, self.stress_now = m.tape_read, m.stress_now
+        self.requote_every, self.requote_bps, self.refill_every = m.requote_every, m.requote_bps, m.refill_every
+        self.mid_weight, self.flow_impact_bps, self.index_weight = m.mid_weight, m.flow_impact_bps, m.index_weight
+
+
+cdef double _reference_mid(MakerState s, MakerStep step, object asset) except? -1.0:
     """`MarketMaker.reference_mid`: update and return the quote centre."""
-    cdef NativeLimitOrderBook book = <NativeLimitOrderBook?>venue.books[asset]
+    cdef NativeLimitOrderBook book = <NativeLimitOrderBook?>step.books[asset]
     cdef double mid, c, usd
     if not book._mid(&mid):
-        mid = venue.last_price(asset)
-    centre = self.centre[asset]
-    cdef double w = self.mid_weight
+        mid = step.venue.last_price(asset)
+    centre = s.centre[asset]
+    cdef double w = s.mid_weight
     if centre is not None and w < 1.0:
         c = centre
         mid = c + w * (mid - c)
     cdef Py_ssize_t i, n, k
     cdef i64 lots = 0
-    if <double>self.flow_impact_bps > 0:
-        i, n = self.tape_read[asset], len(book.tape_tick)
+    if <double>s.flow_impact_bps > 0:
+        i, n = s.tape_read[asset], len(book.tape_tick)
         if n > i:
             for k in range(i, n):  # net taker lots: whole numbers, exact in any order
                 lots += <i64>book.tape_side.data.as_schars[k] * book.tape_qty.data.as_longlongs[k]
-            usd = <double>lots * <double>venue.ledger.lot[asset] * mid
-            mid *= 1.0 + <double>self.flow_impact_bps * <double>self.stress_now[asset] * usd * 1e-10
-            self.tape_read[asset] = n
-    cdef double index_weight = self.index_weight
+            usd = <double>lots * <double>step.venue.ledger.lot[asset] * mid
+            mid *= 1.0 + <double>s.flow_impact_bps * <double>s.stress_now[asset] * usd * 1e-10
+            s.tape_read[asset] = n
+    cdef double index_weight = s.index_weight
     if index_weight > 0:
-        mid += index_weight * (<double>model.fundamental[asset] - mid)
-    self.centre[asset] = mid
+        mid += index_weight * (step.fundamental[<Py_ssize_t>asset] - mid)
+    s.centre[asset] = mid
     return mid
 
 
@@ -77,18 +128,45 @@ cdef int _requote(object self, object model, object venue, object asset, object 
 
 
 def maker_act(self):
-    """`MarketMaker.act`, compiled (bound as the maker's ``act``)."""
-    model = self.model
-    venue = model.venue
-    cdef double now = model.now, t0, mid0, mid
-    for asset in self.assets:
-        t0, mid0 = self.quoted_at[asset]
-        mid = _reference_mid(self, model, venue, asset)
-        if now - t0 >= <double>self.requote_every or fabs(mid / mid0 - 1.0) * 1e4 >= <double>self.requote_bps:
-            _requote(self, model, venue, asset, mid)
-        elif <double>self.refill_every > 0 and now - <double>self.refilled_at[asset] >= <double>self.refill_every:
+    """`MarketMaker.act`, compiled (bound as the maker's ``act``).
+
+    Without a live `MakerState` it reads the maker's attributes afresh.
+    """
+    cdef MakerState state = _live(self.compiled)
+    _maker_act(MakerState(self) if state is None else state, MakerStep(self.model))
+
+
+cdef int _maker_act(MakerState s, MakerStep step) except -1:
+    cdef double now = step.now_d, t0, mid0, mid
+    for asset in s.assets:
+        t0, mid0 = s.quoted_at[asset]
+        mid = _reference_mid(s, step, asset)
+        if now - t0 >= <double>s.requote_every or fabs(mid / mid0 - 1.0) * 1e4 >= <double>s.requote_bps:
+            _requote(s.maker, step.model, step.venue, asset, mid)
+        elif <double>s.refill_every > 0 and now - <double>s.refilled_at[asset] >= <double>s.refill_every:
             # `MarketMaker.refill`'s first look: with every level resting, nothing was filled.
-            if (<NativeOrderRegistry?>venue.registries[asset])._count(self.account) == len(self.quotes[asset]):
-                self.refilled_at[asset] = model.now
+            if (<NativeOrderRegistry?>step.registries[asset])._count(s.account) == len(s.quotes[asset]):
+                s.refilled_at[asset] = step.now
             else:
-                self.refill(asset, mid)
+                s.maker.refill(asset, mid)
+    return 0
+
+
+def act_all(list makers):
+    """`agents.market_maker.act_all`, compiled: a maker with a live `MakerState` runs its compiled step,
+    all of them through one `MakerStep`; the others run their ``act``."""
+    cdef MakerStep step = None
+    cdef MakerState state
+    for maker in makers:
+        state = _live(maker.compiled)
+        if state is None:
+            maker.act()
+            continue
+        if step is None:
+            step = MakerStep(maker.model)
+        _maker_act(state, step)
+
+
+cdef inline MakerState _live(object state):
+    """``state`` if it is a live `MakerState`, else None."""
+    return state if isinstance(state, MakerState) and (<MakerState>state).live else None

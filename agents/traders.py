@@ -107,7 +107,7 @@ class Trader(Agent):
     """
 
     strategy = "trader"
-    compiled = None  # a compiled activation the model's compiled loop runs instead of `act`, if any (NoiseTrader)
+    compiled = None  # a compiled activation the model's compiled loops run instead of `act`, if any (`Mirrored`)
 
     def __init__(self, model: mesa.Model, account: int, assets: list[int], size_usd: float) -> None:
         super().__init__(model)
@@ -177,7 +177,23 @@ class Trader(Agent):
         self.act()
 
 
-class NoiseTrader(Trader):
+class Mirrored:
+    """Mixin for an agent whose compiled activation (``compiled``: a `traders_native.NoiseState` or a
+    `market_maker_native.MakerState`) reads a copy of its attributes: every attribute set or removed
+    brings the copy up to date (`_sync_compiled`)."""
+
+    def __setattr__(self, name: str, value) -> None:
+        state = self.__dict__.get("compiled")
+        super().__setattr__(name, value)
+        _sync_compiled(state, name)
+
+    def __delattr__(self, name: str) -> None:
+        state = self.__dict__.get("compiled")
+        super().__delattr__(name)
+        _sync_compiled(state, name)
+
+
+class NoiseTrader(Mirrored, Trader):
     """Zero-intelligence liquidity: random side, market or limit orders.
 
     Limit orders rest at the touch on their own side plus a random distance
@@ -227,16 +243,6 @@ class NoiseTrader(Trader):
             # a subclass may override the helpers. It reads the trader's attributes from its own copy of them.
             self.act = MethodType(traders_native.noise_act, self)
             self.compiled = traders_native.NoiseState(self)
-
-    def __setattr__(self, name: str, value) -> None:
-        state = self.__dict__.get("compiled")
-        super().__setattr__(name, value)
-        _sync_compiled(state, name)
-
-    def __delattr__(self, name: str) -> None:
-        state = self.__dict__.get("compiled")
-        super().__delattr__(name)
-        _sync_compiled(state, name)
 
     def choose_side(self) -> int:
         """Buy or sell; sentiment tilts the odds."""
@@ -289,8 +295,8 @@ class NoiseTrader(Trader):
 
 
 def _sync_compiled(state, name: str) -> None:
-    """Keep a noise trader's compiled activation (``state``, a `traders_native.NoiseState`) current
-    after its attribute ``name`` was set or removed.
+    """Keep an agent's compiled activation (``state``, see `Mirrored`) current after its attribute
+    ``name`` was set or removed.
 
     Once ``act`` or ``compiled`` is replaced or removed, or an attribute the activation reads is
     removed, the state is retired: the model's compiled loop then calls ``act``, as the Python loop does.

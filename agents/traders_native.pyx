@@ -209,5 +209,5 @@ def act_each(roster, list active):
 
 
 cdef inline NoiseState _live(object state):
-    """``state`` if it is a live `NoiseState`, else None."""
-    return state if state is not None and (<NoiseState?>state).live else None
+    """``state`` if it is a live `NoiseState`, else None (a maker's `MakerState`, say, runs through ``act``)."""
+    return state if isinstance(state, NoiseState) and (<NoiseState>state).live else None

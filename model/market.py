@@ -29,9 +29,9 @@ import numpy as np
 
 from agents.exchange.audit import assert_venue_ok
 from agents.exchange.margin import TierTable
-from agents.exchange.native import traders_native
+from agents.exchange.native import market_maker_native, traders_native
 from agents.exchange.venue import SHOCK, AssetRules, OrderBookAgent, VenueRules
-from agents.market_maker import MarketMaker
+from agents.market_maker import MarketMaker, act_all
 from model.mood import Mood
 from model.population import act_each, build_population, population_size
 from model.recorder import SERIES_COLUMNS, Recorder
@@ -106,7 +106,9 @@ class MarketModel(mesa.Model):
         is_maker = np.array([s == MarketMaker.strategy for s in self.traders.strategies], dtype=bool)
         self.market_makers = [self.traders[i] for i in np.flatnonzero(is_maker).tolist()]
         self.set_rates(np.where(is_maker, 0.0, rates))
-        self._act_each = traders_native.act_each if getattr(self.venue, "kernels", None) == "native" else act_each
+        native = getattr(self.venue, "kernels", None) == "native"
+        self._act_each = traders_native.act_each if native else act_each
+        self._act_makers = market_maker_native.act_all if native else act_all
         self.recorder = Recorder(SERIES_COLUMNS, int(scenario.duration // scenario.record_every), scenario.symbols)
         self._record_every_steps = max(1, int(round(scenario.record_every / self.dt)))
         self._past_ranges: dict[tuple[int, int], tuple[float, float]] = {}  # see recent_range
@@ -185,8 +187,7 @@ class MarketModel(mesa.Model):
         self.shocks.step(self.now)
         self.mood.maybe_update(self.now)
         self.venue.begin_step(self.now, self.fundamental)
-        for mm in self.market_makers:
-            mm.act()
+        self._act_makers(self.market_makers)
         self._act_each(self.traders, self.active_traders())
         self.venue.end_step()
         if self.steps % self._record_every_steps == 0:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from agents.exchange.audit import venue_state
 from agents.exchange.book import BUY, SELL
 from agents.exchange.native import BUILT, market_maker_native
+from agents import market_maker
 from agents.market_maker import MarketMaker
 from tests.stub_market import Market
 
@@ -92,15 +93,14 @@ def run_side_by_side(seed: int, params: list[dict], flow: list[tuple]) -> tuple[
     for mm in makers[1]:
         del mm.act  # the class's Python method
         mm.refill = MethodType(counting_refill, mm)
-    assert all(mm.act.__func__ is market_maker_native.maker_act for mm in makers[0])
-    assert all(mm.act.__func__ is MarketMaker.act for mm in makers[1])
+    assert all(mm.act.__func__ is market_maker_native.maker_act and mm.compiled.live for mm in makers[0])
+    assert all(mm.act.__func__ is MarketMaker.act and not mm.compiled.live for mm in makers[1])
     taker = len(params) + 1
     for step, (asset, side, lots, spot_move, ticks_inside) in enumerate(flow, start=1):
         for m, mms in zip(markets, makers):
             m.now = float(step)
             m.fundamental[asset] *= 1.0 + spot_move
-            for mm in mms:
-                mm.act()
+            (market_maker_native if mms is makers[0] else market_maker).act_all(mms)
             book = m.venue.books[asset]
             touch = book.best_bid() if side == BUY else book.best_ask()
             if lots and ticks_inside is None:
@@ -126,3 +126,27 @@ def test_only_a_plain_market_maker_on_the_compiled_kernels_binds_it():
     assert MarketMaker(m, 1, *args).act.__func__ is market_maker_native.maker_act
     assert Shy(m, 2, *args).act.__func__ is Shy.act
     assert MarketMaker(Market(1, kind="python"), 1, *args).act.__func__ is MarketMaker.act
+
+
+def test_the_compiled_loop_follows_what_is_done_to_a_maker():
+    """A changed parameter is read at the next step; a replaced ``act`` or a dropped `MakerState` sends the
+    compiled loop through ``act``, as the Python loop does; a removed attribute the step reads is an error."""
+    m = Market(5)
+    args = ([0], 1_000.0, 2, 1.0, 5.0, 1.0, 0.0, 1e9, 30.0, 3.0)
+    makers = [MarketMaker(m, account, *args) for account in (1, 2, 3)]
+    market_maker_native.act_all(makers)
+    quoted = [mm.quoted_at[0] for mm in makers]
+    m.now = 1.0
+    makers[0].requote_every = 1.0  # due now: requotes at this step
+    calls = []
+    makers[1].act = lambda: calls.append("override")
+    makers[2].compiled = None  # the maker's own `maker_act` still runs, from a fresh read of it
+    makers[2].requote_every = 0.5
+    market_maker_native.act_all(makers)
+    assert makers[0].compiled.live and makers[0].quoted_at[0] == (1.0, makers[0].centre[0]) != quoted[0]
+    assert calls == ["override"] and not makers[1].compiled.live and makers[1].quoted_at[0] == quoted[1]
+    assert makers[2].quoted_at[0][0] == 1.0
+    del makers[0].refill_every
+    assert not makers[0].compiled.live
+    with pytest.raises(AttributeError):
+        market_maker_native.act_all(makers)
