@@ -7,13 +7,13 @@ time. `record_market` fills one row from a live model.
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
 from agents.exchange.book import BUY, SELL
+from model.quantiles import percentiles
 
 DEPTH_BANDS_BPS = (10, 25, 50, 100, 200)
 SENTIMENT_QUANTILES = (10, 25, 50, 75, 90)
@@ -25,55 +25,6 @@ SERIES_COLUMNS = [
     *[f"sentiment_p{q}" for q in SENTIMENT_QUANTILES],
     *[f"depth_bps_{b}_{s}" for b in DEPTH_BANDS_BPS for s in ("bid", "ask")],
 ]
-
-
-def percentiles(s: np.ndarray, q: tuple[float, ...]) -> np.ndarray:
-    """``np.percentile(s, q)``, bit for bit, by whichever of two ways is faster on this CPU.
-
-    numpy selects the ranks it needs with a partition. Sorting first and then
-    partitioning the sorted values is faster where the CPU sorts quickly (about
-    2.5 times on 35k traders on the host this was first measured on), but
-    several times slower on an AMD EPYC host whose AVX-512 sort is slow (on 10.5k
-    traders, 0.5-0.6 ms against 0.1-0.17 ms). So the first call times both
-    (`sorting_first_is_faster`); the choice changes no result. The result only
-    depends on the values found at those ranks, and in a permutation of ``s``
-    these are the same bits, unless ``s`` holds zeros of both signs (equal, so
-    either may land at a rank) or a NaN (numpy returns the NaN it finds last,
-    and NaNs may differ in their payload bits): then numpy runs on ``s`` itself.
-    """
-    global _sort_first
-    if _sort_first is None:
-        _sort_first = sorting_first_is_faster()
-    if _sort_first and _sorts_to_the_same_bits(s):
-        return np.percentile(np.sort(s), q)
-    return np.percentile(s, q)
-
-
-_sort_first: bool | None = None  # whether `percentiles` sorts first (decided on its first call)
-
-
-def _sorts_to_the_same_bits(s: np.ndarray) -> bool:
-    """Whether every permutation of ``s`` has the same bits at each rank (no NaN, no zeros of both signs)."""
-    if np.isnan(s).any():
-        return False
-    negative = np.signbit(s[s == 0.0])
-    return not (negative.any() and not negative.all())
-
-
-def sorting_first_is_faster(n: int = 10_000, tries: int = 3) -> bool:
-    """Whether sorting before `np.percentile` beats calling it directly here, on ``n`` random values.
-
-    The best of ``tries`` timings of each, alternating; it takes a few milliseconds.
-    """
-    s = np.random.default_rng(0).standard_normal(n)
-    q = SENTIMENT_QUANTILES
-    best = {True: np.inf, False: np.inf}
-    for _ in range(tries):
-        for sort_first in (True, False):
-            t0 = time.perf_counter()
-            np.percentile(np.sort(s) if sort_first else s, q)
-            best[sort_first] = min(best[sort_first], time.perf_counter() - t0)
-    return best[True] < best[False]
 
 
 class Recorder:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from model import recorder
-from model.recorder import SENTIMENT_QUANTILES, Recorder, percentiles, sorting_first_is_faster
+from model.quantiles import order_statistics, percentiles
+from model.recorder import SENTIMENT_QUANTILES, Recorder
 
 
 def fresh(s: np.ndarray) -> tuple:
@@ -38,27 +37,14 @@ def _same_bits(ours: np.ndarray, numpys: np.ndarray) -> bool:
 
 
 _ANY = st.sampled_from([0.0, -0.0, 0.25, -1.0, 1e-300, np.inf, -np.inf, np.nan]) | st.floats(-1, 1)
-_QUANTILES = st.lists(st.floats(0, 100), min_size=1, max_size=6)
-
-
-def both_ways(s: np.ndarray, q: list[float]) -> list[np.ndarray]:
-    """`percentiles` sorting first and calling numpy directly (whichever this CPU would pick)."""
-    saved, out = recorder._sort_first, []
-    try:
-        for sort_first in (True, False):
-            recorder._sort_first = sort_first
-            out.append(percentiles(s, tuple(q)))
-    finally:
-        recorder._sort_first = saved
-    return out
+_QUANTILES = st.lists(st.floats(0, 100) | st.sampled_from([0.0, 50.0, 100.0]), min_size=1, max_size=6)
 
 
 @settings(max_examples=200, deadline=None)
 @given(arrays(np.float64, st.integers(1, 60), elements=_ANY), _QUANTILES)
 def test_percentiles_are_numpys_to_the_bit(s, q):
     with np.errstate(invalid="ignore"):  # inf - inf between two ranks: NaN, from both
-        numpys = np.percentile(s, q)
-        assert all(_same_bits(ours, numpys) for ours in both_ways(s, q))
+        assert _same_bits(percentiles(s, tuple(q)), np.percentile(s, q))
 
 
 @settings(max_examples=200, deadline=None)
@@ -66,38 +52,49 @@ def test_percentiles_are_numpys_to_the_bit(s, q):
               fill=st.nothing()), _QUANTILES)  # every element drawn: a fill value would make most of them one value
 def test_percentiles_with_zeros_of_both_signs(s, q):
     """Long, with many ties: a sort and numpy's partition can leave different zeros at a rank (the guard)."""
-    numpys = np.percentile(s, q)
-    assert all(_same_bits(ours, numpys) for ours in both_ways(s, q))
+    assert _same_bits(percentiles(s, tuple(q)), np.percentile(s, q))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 30_000), st.sampled_from(["normal", "ties", "wide", "tails"]),
+       _QUANTILES)
+def test_percentiles_of_many_traders_are_numpys_to_the_bit(seed, n, shape, q):
+    """Thousands of values, spread as sentiment is or as no histogram would like: ties, a span near the
+    largest float, or values over hundreds of orders of magnitude."""
+    rng = np.random.default_rng(seed)
+    s = {"normal": lambda: np.tanh(rng.standard_normal(n)),
+         "ties": lambda: np.round(rng.standard_normal(n), 1),
+         "wide": lambda: rng.standard_normal(n) * 1e307,
+         "tails": lambda: np.exp(rng.standard_normal(n) * 100)}[shape]()
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert _same_bits(percentiles(s, tuple(q)), np.percentile(s, q))
+
+
+@settings(max_examples=100, deadline=None)
+@given(arrays(np.float64, st.integers(1, 3_000), elements=st.floats(allow_nan=False) | _ANY.filter(
+    lambda x: x == x)), st.data())
+def test_order_statistics_are_the_sorted_values_at_those_ranks(s, data):
+    ranks = np.sort(np.array(data.draw(st.lists(st.integers(0, len(s) - 1), min_size=1, max_size=12))))
+    assert order_statistics(s, ranks).tolist() == np.sort(s)[ranks].tolist()  # zeros of either sign are equal
+
+
+def test_percentiles_where_numpys_two_interpolations_part():
+    """At a weight of exactly one half numpy interpolates from above; at the last rank its weight is
+    the index plus one, which turns the top zero's sign."""
+    s = np.array([6.3170710824306425e-06, 8.701448475755365])  # a + (b - a) / 2 is one ulp below b - (b - a) / 2
+    assert _same_bits(percentiles(s, (50,)), np.percentile(s, (50,)))
+    assert percentiles(s, (50,))[0] == 4.350727396413224
+    top = np.array([-1.0, -0.0])
+    assert _same_bits(percentiles(top, (100,)), np.percentile(top, (100,)))
+    assert not np.signbit(percentiles(top, (100,))[0])
+
+
+def test_order_statistics_of_values_with_a_nan_are_none():
+    assert order_statistics(np.array([0.1, np.nan, -0.3]), np.array([0, 1])) is None
 
 
 def test_percentiles_leave_the_sentiment_as_it_was():
     s = np.array([0.5, -0.1, 0.3, -0.7, 0.0])
     before = s.copy()
-    both_ways(s, list(SENTIMENT_QUANTILES))
+    percentiles(s, SENTIMENT_QUANTILES)
     assert _same_bits(s, before)
-
-
-@pytest.mark.parametrize("faster", [True, False])
-def test_the_first_call_picks_the_way_that_timed_faster(monkeypatch, faster):
-    monkeypatch.setattr(recorder, "_sort_first", None)
-    monkeypatch.setattr(recorder, "sorting_first_is_faster", lambda: faster)
-    s = np.array([0.5, -0.1, 0.3])
-    np.testing.assert_array_equal(percentiles(s, SENTIMENT_QUANTILES), np.percentile(s, SENTIMENT_QUANTILES))
-    assert recorder._sort_first is faster
-
-
-@pytest.mark.parametrize("sorted_s, direct_s, expected", [(1.0, 2.0, True), (2.0, 1.0, False)])
-def test_the_timing_compares_the_best_of_each_way(monkeypatch, sorted_s, direct_s, expected):
-    """A clock on which each call with a sort takes ``sorted_s`` and each direct one ``direct_s``,
-    except one slow outlier of each (the best of the tries counts)."""
-    durations = iter([sorted_s, direct_s, 10.0, 10.0, sorted_s, direct_s])
-    clock = {"now": 0.0, "started": False}
-
-    def perf_counter() -> float:
-        if clock["started"]:
-            clock["now"] += next(durations)
-        clock["started"] = not clock["started"]
-        return clock["now"]
-
-    monkeypatch.setattr(recorder.time, "perf_counter", perf_counter)
-    assert sorting_first_is_faster(n=50, tries=3) is expected
