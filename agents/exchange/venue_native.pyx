@@ -68,10 +68,12 @@ cdef class VenueParts:
     cdef public i64 orders_received, cancels_received
     cdef public double fees_collected
     cdef double[::1] mark_value, mark_ema, mark_index, mark_basis  # the mark's arrays, updated in place
+    cdef double[::1] mids  # begin_step's scratch: each asset's mid
 
     def __init__(self, venue) -> None:
         mark = venue.mark
         self.mark_value, self.mark_ema, self.mark_index, self.mark_basis = mark.value, mark.ema, mark.index, mark.basis
+        self.mids = np.empty(len(venue.books))
         counts = venue._counts
         self.orders_received, self.cancels_received = counts.orders_received, counts.cancels_received
         self.fees_collected = counts.fees_collected
@@ -455,16 +457,17 @@ def begin_step(self, now, index):
     cdef Py_ssize_t a, n = len(books)
     if not (type(index) is np.ndarray and index.dtype == np.float64 and index.ndim == 1 and index.shape[0] == n):
         return type(self).begin_step(self, now, index)
-    self.set_time(now)
-    mids = np.empty(n)
-    cdef double[::1] m = mids
+    cdef double t = now
     cdef NativeLimitOrderBook book
+    for a in range(n):  # `OrderBookAgent.set_time`
+        (<NativeLimitOrderBook?>books[a]).time = t
+    cdef double[::1] m = p.mids
     for a in range(n):
         book = books[a]
         if not book._mid(&m[a]):  # `OrderBookAgent.mid_price`
             m[a] = _last_price(p, book, a)
     mark, funding = p.mark, self.funding
-    cdef double[::1] ema = mark.ema, basis = mark.basis, mark_index = mark.index, premium = funding.premium_sum
+    cdef double[::1] ema = p.mark_ema, basis = p.mark_basis, mark_index = p.mark_index, premium = funding.premium_sum
     cdef const double[:] idx = index
     cdef double alpha = mark.alpha
     for a in range(n):  # MarkPrice.step
