@@ -18,7 +18,7 @@ from __future__ import annotations
 import mesa
 
 from agents.exchange.book import BUY, SELL
-from agents.traders import Trader
+from agents.traders import Trader, bind_compiled
 
 
 class BetaTrader(Trader):
@@ -36,6 +36,7 @@ class BetaTrader(Trader):
         self.max_position_usd = max_position_usd
         venue = model.venue
         self.start = [venue.start_price(a) for a in range(len(venue.books))]
+        bind_compiled(self, BetaTrader, "beta_act")
 
     def target(self, asset: int) -> float:
         """Where the follower should trade given the leader's move."""
@@ -71,6 +72,7 @@ class BasisTrader(Trader):
         self.full_rate = full_rate
         self.max_position_usd = max_position_usd
         self.market_prob = market_prob
+        bind_compiled(self, BasisTrader, "basis_act")
 
     def act(self) -> None:
         venue = self.model.venue

@@ -84,6 +84,21 @@ class RecentVolatility:
         return min(_MAX_RATIO, max(1.0 / _MAX_RATIO, math.sqrt(recent / ref)))
 
 
+def bind_compiled(trader: "Trader", cls: type, name: str) -> bool:
+    """Bind the same activation compiled, ``agents.traders_native.<name>``, as the trader's ``act``, where it
+    gives the same results; returns whether it did.
+
+    That is when the trader's class is ``cls`` itself (a subclass may override the helpers the compiled
+    activation does not call), its venue runs on the compiled kernels and its model's generator is a plain
+    `random.Random` (whose draws the compiled code rebuilds).
+    """
+    model = trader.model
+    if type(trader) is cls and getattr(model.venue, "kernels", None) == "native" and type(model.random) is random.Random:
+        trader.act = MethodType(getattr(traders_native, name), trader)
+        return True
+    return False
+
+
 def recent_volatility(model: mesa.Model) -> RecentVolatility:
     """The model's shared `RecentVolatility` (made on first use).
 
@@ -237,11 +252,7 @@ class NoiseTrader(Mirrored, Trader):
         self.attention_horizon = attention_horizon
         self.attention_reference = attention_reference
         self.orders: deque[tuple[int, int]] = deque()
-        if (type(self) is NoiseTrader and getattr(model.venue, "kernels", None) == "native"
-                and type(model.random) is random.Random):
-            # The same activation compiled (agents/traders_native.pyx), which rebuilds random.Random's draws;
-            # a subclass may override the helpers. It reads the trader's attributes from its own copy of them.
-            self.act = MethodType(traders_native.noise_act, self)
+        if bind_compiled(self, NoiseTrader, "noise_act"):  # it reads the attributes from its own copy of them
             self.compiled = traders_native.NoiseState(self)
 
     def choose_side(self) -> int:
@@ -324,6 +335,7 @@ class Fundamentalist(Trader):
         self.market_prob = market_prob
         self.max_position_usd = max_position_usd
         self.order: tuple[int, int] | None = None
+        bind_compiled(self, Fundamentalist, "fundamentalist_act")
 
     def act(self) -> None:
         venue = self.model.venue

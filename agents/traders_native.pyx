@@ -1,9 +1,11 @@
 # cython: language_level=3, annotation_typing=False, cdivision=False
-"""A noise trader's activation compiled: `noise_act`, the same as
-`agents.traders.NoiseTrader.act`, which stays the reference; and the model's
-loop over the traders active in a step, `act_each` (`model.population.act_each`),
-in which the noise traders' activations read their attributes from a `NoiseState`
-and share one read of the model (`Step`).
+"""Traders' activations compiled: `noise_act`, the same as
+`agents.traders.NoiseTrader.act`; `fundamentalist_act`, `beta_act` and
+`basis_act`, the same as `Fundamentalist.act`, `agents.arbitrage.BetaTrader.act`
+and `BasisTrader.act` with the `Trader` helpers they call, which all stay the
+reference; and the model's loop over the traders active in a step, `act_each`
+(`model.population.act_each`), in which the noise traders' activations read
+their attributes from a `NoiseState` and share one read of the model (`Step`).
 
 It draws the same random numbers from the model's `random.Random`, in the same
 order, as the Python method and its helpers do (``randrange``, ``random``,
@@ -11,12 +13,16 @@ order, as the Python method and its helpers do (``randrange``, ``random``,
 ``random`` and ``getrandbits``, as CPython's `random` module computes them), and
 does the same double operations in the same order, so a run gives bit-identical
 results on either (tests/test_native.py runs a whole scaled event on both, and
-tests/test_traders_native.py compares single activations). A noise trader binds
-it over its ``act`` when its venue runs on the compiled kernels and its class is
-`NoiseTrader` itself (a subclass may override the helpers). Attention
-(``attention`` > 0) calls the Python `NoiseTrader.attentive`.
+tests/test_traders_native.py compares single activations). Where the Python
+methods divide numpy scalars, the compiled ones divide as numpy does (a zero
+divisor gives an infinity, not an error). A trader binds its compiled
+activation over its ``act`` when its venue runs on the compiled kernels, the
+model's generator is a `random.Random` and its class is the class itself (a
+subclass may override the helpers). Attention (``attention`` > 0) calls the
+Python `NoiseTrader.attentive`.
 """
 
+cimport cython
 from libc.math cimport copysign, fabs, isfinite, isinf, log, pow
 
 from agents.exchange.book_native cimport NativeLimitOrderBook
@@ -70,6 +76,32 @@ cdef inline object _truncate(double x):
     if fabs(x) < _TRUNC_LIMIT:
         return <i64>x
     return int(x)
+
+
+cdef inline object _pick_asset(object assets, object rnd):
+    """`Trader.pick_asset`."""
+    cdef Py_ssize_t n = len(assets)
+    return assets[0] if n == 1 else assets[randbelow(rnd, n) if n > 1 else rnd.randrange(n)]  # (0: its error)
+
+
+cdef inline double _mid_price(object venue, NativeLimitOrderBook book, object asset) except? -1.0:
+    """`OrderBookAgent.mid_price`."""
+    cdef double mid
+    if not book._mid(&mid):
+        mid = venue.last_price(asset)
+    return mid
+
+
+cdef inline object _lots_for(object venue, NativeLimitOrderBook book, object asset, double usd):
+    """`Trader.lots_for`."""
+    lots = _truncate(usd / (_mid_price(venue, book, asset) * book.lot_size))
+    return 1 if lots < 1 else lots
+
+
+@cython.cdivision(True)
+cdef inline double _ieee_div(double a, double b) noexcept:
+    """``a / b`` as numpy divides float64 scalars: infinite or NaN rather than an error at zero."""
+    return a / b
 
 
 cdef class Step:
@@ -131,9 +163,7 @@ def noise_act(self):
 
 cdef int _noise_act(NoiseState t, Step step) except -1:
     venue, rnd, random = step.venue, step.rnd, step.random
-    assets = t.assets
-    cdef Py_ssize_t n = len(assets)
-    asset = assets[0] if n == 1 else assets[randbelow(rnd, n) if n > 1 else rnd.randrange(n)]  # (0: its error)
+    asset = _pick_asset(t.assets, rnd)
     if not (t.attention <= 0) and not t.trader.attentive(asset):
         return 0
     # choose_side
@@ -148,15 +178,8 @@ cdef int _noise_act(NoiseState t, Step step) except -1:
             factor = t.max_size_factor
     else:
         factor = expovariate(random)
-    # lots_for
     cdef NativeLimitOrderBook book = <NativeLimitOrderBook?>step.books[asset]
-    cdef double mid
-    if not book._mid(&mid):
-        mid = venue.last_price(asset)
-    cdef double usd = <double>t.size_usd * factor
-    lots = _truncate(usd / (mid * book.lot_size))
-    if lots < 1:
-        lots = 1
+    lots = _lots_for(venue, book, asset, <double>t.size_usd * factor)
     cdef double offset_bps, f, cap
     cdef i64 touch
     if <double>random() < <double>t.market_prob:
@@ -184,6 +207,90 @@ cdef int _noise_act(NoiseState t, Step step) except -1:
         a_, oid = orders.popleft()
         venue.cancel(a_, oid)
     return 0
+
+
+cdef double _position_usd(object trader, object venue, NativeLimitOrderBook book, object asset) except? -1.0:
+    """`Trader.position_usd`: ``position × lot × mid``, from the left, as numpy multiplies."""
+    ledger = venue.ledger
+    return <double>ledger.position[trader.account, asset] * <double>ledger.lot[asset] * _mid_price(venue, book, asset)
+
+
+cdef object _take_or_join(object trader, object venue, object rnd, NativeLimitOrderBook book, object asset, int side,
+                          object lots, double market_prob, object tif):
+    """`Trader.take_or_join`."""
+    if <double>rnd.random() < market_prob:
+        venue.market(trader.account, asset, side, lots)
+        return None
+    cdef i64 touch
+    return venue.limit(trader.account, asset, side, touch, lots, tif=tif) if book._touch(side, &touch) else None
+
+
+cdef object _lean_toward(object trader, object venue, object rnd, object asset, double target, double threshold_bps,
+                         double max_position_usd, double market_prob, object tif):
+    """`Trader.lean_toward`, for a numpy ``target`` (its arithmetic is numpy's)."""
+    cdef NativeLimitOrderBook book = <NativeLimitOrderBook?>venue.books[asset]
+    cdef double gap_bps = (_ieee_div(target, _mid_price(venue, book, asset)) - 1.0) * 1e4
+    if fabs(gap_bps) < threshold_bps:
+        return None
+    cdef int side = _BUY if gap_bps > 0 else _SELL
+    if side * _position_usd(trader, venue, book, asset) >= max_position_usd:
+        return None
+    cdef double scale = _ieee_div(fabs(gap_bps), threshold_bps)
+    if not scale < 3.0:  # min(3.0, scale), as the builtin picks
+        scale = 3.0
+    lots = _lots_for(venue, book, asset, <double>trader.size_usd * scale)
+    return _take_or_join(trader, venue, rnd, book, asset, side, lots, market_prob, tif)
+
+
+def fundamentalist_act(self):
+    """`agents.traders.Fundamentalist.act`, compiled (bound as the trader's ``act``)."""
+    model = self.model
+    venue, rnd = model.venue, model.random
+    if self.order is not None:
+        venue.cancel(*self.order)
+        self.order = None
+    asset = _pick_asset(self.assets, rnd)
+    oid = _lean_toward(self, venue, rnd, asset, model.fundamental[asset], self.threshold_bps, self.max_position_usd,
+                       self.market_prob, "GTC")
+    if oid is not None:
+        self.order = (asset, oid)
+
+
+def beta_act(self):
+    """`agents.arbitrage.BetaTrader.act` with its `BetaTrader.target`, compiled (bound as the trader's ``act``)."""
+    model = self.model
+    venue, rnd = model.venue, model.random
+    asset = _pick_asset(self.assets, rnd)
+    if asset == 0:
+        return
+    start = self.start
+    cdef double leader_move = _ieee_div(venue.mark.value[0], start[0])
+    cdef double target = <double>start[asset] * pow(leader_move, <double>self.betas[asset] * <double>self.beta_noise)
+    _lean_toward(self, venue, rnd, asset, target, self.threshold_bps, self.max_position_usd, self.market_prob, "IOC")
+
+
+def basis_act(self):
+    """`agents.arbitrage.BasisTrader.act`, compiled (bound as the trader's ``act``)."""
+    model = self.model
+    venue, rnd = model.venue, model.random
+    asset = _pick_asset(self.assets, rnd)
+    cdef double rate = float(venue.funding.predicted_one(asset))
+    cdef double share = rate / <double>self.full_rate
+    if not share < 1.0:  # max(-1.0, min(1.0, share)), as the builtins pick
+        share = 1.0
+    if not share > -1.0:
+        share = -1.0
+    cdef NativeLimitOrderBook book = <NativeLimitOrderBook?>venue.books[asset]
+    cdef double target = -<double>self.max_position_usd * share
+    cdef double gap = target - _position_usd(self, venue, book, asset)
+    cdef double size_usd = self.size_usd
+    if fabs(gap) < 0.5 * size_usd:
+        return
+    cdef int side = _BUY if gap > 0 else _SELL
+    cdef double usd = fabs(gap)
+    if size_usd < usd:  # min(abs(gap), size_usd), as the builtin picks
+        usd = size_usd
+    _take_or_join(self, venue, rnd, book, asset, side, _lots_for(venue, book, asset, usd), self.market_prob, "IOC")
 
 
 def act_each(roster, list active):

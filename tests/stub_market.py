@@ -9,6 +9,7 @@ from unittest import mock
 import mesa
 import numpy as np
 
+from agents.exchange.audit import venue_state
 from agents.exchange.native import ENV_VAR
 from agents.exchange.venue import AssetRules, OrderBookAgent, VenueRules
 
@@ -47,3 +48,18 @@ class Market(mesa.Model):
         """`model.market.MarketModel.recent_range` with nothing recorded: the last price, twice."""
         last = self.venue.last_price(asset)
         return last, last
+
+
+def attempt(action) -> object:
+    """``"ok"``, or the error ``action()`` raised (its type's name and message): for comparing two sides
+    that must fail alike, if at all."""
+    try:
+        action()
+        return "ok"
+    except Exception as exc:  # noqa: BLE001 - the caller compares what happened on both sides
+        return type(exc).__name__, str(exc)
+
+
+def same_markets(a: Market, b: Market) -> bool:
+    """Whether two markets' venues (books, tapes, ledger, registries, counters) and generators are the same."""
+    return venue_state(a.venue) == venue_state(b.venue) and a.random.getstate() == b.random.getstate()

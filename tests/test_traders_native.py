@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import math
 import random
+from functools import partial
 from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.exchange.audit import venue_state
 from agents.exchange.book import BUY, SELL
 from agents.exchange.native import BUILT, traders_native
 from agents.traders import NoiseTrader
 from model.population import act_each
 from model.sentiment import acted_on
-from tests.stub_market import N_TRADERS, Market
+from tests.stub_market import N_TRADERS, Market, attempt, same_markets
 
 pytestmark = pytest.mark.skipif(not BUILT, reason="compiled kernels not built")
 
@@ -69,19 +69,11 @@ def test_compiled_activation_is_the_python_one(per_step, seed, params, sentiment
             for ts in traders:
                 ts[step[0]].market_prob = 1.0 - ts[step[0]].market_prob
                 ts[step[0]].max_orders = (ts[step[0]].max_orders + 1) % 4
-        outcomes = []
-        for ts, loop in zip(traders, (traders_native.act_each, act_each)):
-            try:
-                if per_step == 1:
-                    ts[step[0]].act()
-                else:
-                    loop(SimpleNamespace(made=ts, compiled=[t.compiled for t in ts]), step)
-                outcomes.append("ok")
-            except Exception as exc:  # noqa: BLE001 - both must fail alike, if at all
-                outcomes.append((type(exc).__name__, str(exc)))
+        outcomes = [attempt(ts[step[0]].act if per_step == 1 else
+                            partial(loop, SimpleNamespace(made=ts, compiled=[t.compiled for t in ts]), step))
+                    for ts, loop in zip(traders, (traders_native.act_each, act_each))]
         assert outcomes[0] == outcomes[1]
-        assert venue_state(markets[0].venue) == venue_state(markets[1].venue)
-        assert markets[0].random.getstate() == markets[1].random.getstate()
+        assert same_markets(*markets)
         assert [list(t.orders) for t in traders[0]] == [list(t.orders) for t in traders[1]]
 
 
