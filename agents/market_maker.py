@@ -228,11 +228,12 @@ class MarketMaker(Mirrored, Trader):
                     q[0] = oid
 
 
-def act_all(makers: list[MarketMaker]) -> None:
+def act_all(makers: list[MarketMaker], states: list) -> None:
     """Step every maker, in order (the model's step, before the traders act).
 
     `agents.market_maker_native.act_all` is the same loop compiled, which runs a maker's
-    compiled step from its `MakerState` (``compiled``) where it has a live one.
+    compiled step from its `MakerState` in ``states`` (each maker's ``compiled``, listed
+    once) where that is still live; here ``states`` is not needed.
     """
     for mm in makers:
         mm.act()

@@ -152,18 +152,20 @@ cdef int _maker_act(MakerState s, MakerStep step) except -1:
     return 0
 
 
-def act_all(list makers):
-    """`agents.market_maker.act_all`, compiled: a maker with a live `MakerState` runs its compiled step,
-    all of them through one `MakerStep`; the others run their ``act``."""
+def act_all(list makers, list states):
+    """`agents.market_maker.act_all`, compiled: a maker whose `MakerState` in ``states`` (its ``compiled``
+    when the list was made) is still live runs its compiled step, all of them through one `MakerStep`;
+    the others run their ``act``. A state is retired once the maker's ``compiled`` or ``act`` changes."""
     cdef MakerStep step = None
     cdef MakerState state
-    for maker in makers:
-        state = _live(maker.compiled)
+    cdef Py_ssize_t i
+    for i in range(len(makers)):
+        state = _live(states[i])
         if state is None:
-            maker.act()
+            makers[i].act()
             continue
         if step is None:
-            step = MakerStep(maker.model)
+            step = MakerStep(state.maker.model)
         _maker_act(state, step)
 
 

@@ -105,6 +105,7 @@ class MarketModel(mesa.Model):
         self.shocks.fund_accounts()
         is_maker = np.array([s == MarketMaker.strategy for s in self.traders.strategies], dtype=bool)
         self.market_makers = [self.traders[i] for i in np.flatnonzero(is_maker).tolist()]
+        self._maker_states = [mm.compiled for mm in self.market_makers]  # read once: see act_all
         self.set_rates(np.where(is_maker, 0.0, rates))
         native = getattr(self.venue, "kernels", None) == "native"
         self._act_each = traders_native.act_each if native else act_each
@@ -187,7 +188,7 @@ class MarketModel(mesa.Model):
         self.shocks.step(self.now)
         self.mood.maybe_update(self.now)
         self.venue.begin_step(self.now, self.fundamental)
-        self._act_makers(self.market_makers)
+        self._act_makers(self.market_makers, self._maker_states)
         self._act_each(self.traders, self.active_traders())
         self.venue.end_step()
         if self.steps % self._record_every_steps == 0:

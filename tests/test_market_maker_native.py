@@ -100,7 +100,7 @@ def run_side_by_side(seed: int, params: list[dict], flow: list[tuple]) -> tuple[
         for m, mms in zip(markets, makers):
             m.now = float(step)
             m.fundamental[asset] *= 1.0 + spot_move
-            (market_maker_native if mms is makers[0] else market_maker).act_all(mms)
+            (market_maker_native if mms is makers[0] else market_maker).act_all(mms, [mm.compiled for mm in mms])
             book = m.venue.books[asset]
             touch = book.best_bid() if side == BUY else book.best_ask()
             if lots and ticks_inside is None:
@@ -134,7 +134,8 @@ def test_the_compiled_loop_follows_what_is_done_to_a_maker():
     m = Market(5)
     args = ([0], 1_000.0, 2, 1.0, 5.0, 1.0, 0.0, 1e9, 30.0, 3.0)
     makers = [MarketMaker(m, account, *args) for account in (1, 2, 3)]
-    market_maker_native.act_all(makers)
+    states = [mm.compiled for mm in makers]  # listed once, as the model does
+    market_maker_native.act_all(makers, states)
     quoted = [mm.quoted_at[0] for mm in makers]
     m.now = 1.0
     makers[0].requote_every = 1.0  # due now: requotes at this step
@@ -142,11 +143,11 @@ def test_the_compiled_loop_follows_what_is_done_to_a_maker():
     makers[1].act = lambda: calls.append("override")
     makers[2].compiled = None  # the maker's own `maker_act` still runs, from a fresh read of it
     makers[2].requote_every = 0.5
-    market_maker_native.act_all(makers)
+    market_maker_native.act_all(makers, states)
     assert makers[0].compiled.live and makers[0].quoted_at[0] == (1.0, makers[0].centre[0]) != quoted[0]
     assert calls == ["override"] and not makers[1].compiled.live and makers[1].quoted_at[0] == quoted[1]
     assert makers[2].quoted_at[0][0] == 1.0
     del makers[0].refill_every
     assert not makers[0].compiled.live
     with pytest.raises(AttributeError):
-        market_maker_native.act_all(makers)
+        market_maker_native.act_all(makers, states)
