@@ -69,11 +69,12 @@ cdef class VenueParts:
     cdef public double fees_collected
     cdef double[::1] mark_value, mark_ema, mark_index, mark_basis  # the mark's arrays, updated in place
     cdef double[::1] mids  # begin_step's scratch: each asset's mid
+    cdef list stop_heaps  # per asset, the heap lists of its stops (upward, downward): `TriggerHeap._heap`
 
     def __init__(self, venue) -> None:
         mark = venue.mark
         self.mark_value, self.mark_ema, self.mark_index, self.mark_basis = mark.value, mark.ema, mark.index, mark.basis
-        self.mids = np.empty(len(venue.books))
+        self.mids, self.stop_heaps = np.empty(len(venue.books)), [(s.up._heap, s.down._heap) for s in venue.stops]
         counts = venue._counts
         self.orders_received, self.cancels_received = counts.orders_received, counts.cancels_received
         self.fees_collected = counts.fees_collected
@@ -408,14 +409,13 @@ def market(self, account, asset, side, lots, cause=_TRADER, reduce_only=False):
 
 # The per-step calls: the mark's moving averages, the premium sample and the trigger checks.
 
-cdef inline bint _maybe_due(object trigger_heap, double price):
-    """Whether a `TriggerHeap`'s nearest entry (live or stale) is crossed by ``price``.
+cdef inline bint _maybe_due(list heap, double bound):
+    """Whether a `TriggerHeap`'s nearest entry (live or stale) is crossed: its key is at most ``bound``.
 
     It reads the heap's list, whose entries are keyed by ``direction * price``,
     as `TriggerHeap.peek_due` does, without a Python call.
     """
-    cdef list heap = trigger_heap._heap
-    return len(heap) > 0 and <double>(<tuple>heap[0])[0] <= <int>trigger_heap.direction * price
+    return len(heap) > 0 and <double>(<tuple>heap[0])[0] <= bound
 
 
 cdef int _c_resolve(object self, VenueParts p, Py_ssize_t a, object asset) except -1:
@@ -433,8 +433,8 @@ cdef int _c_resolve(object self, VenueParts p, Py_ssize_t a, object asset) excep
         mid = last
     # The mark's method is read each time: it may be changed after the venue is built.
     mark = mark_update(p.mark.method, &p.mark_value[a], &p.mark_ema[a], &p.mark_index[a], &p.mark_basis[a], last, mid)
-    stops = p.stops[a]
-    if _maybe_due(stops.up, last) or _maybe_due(stops.down, last) or p.watch[a].next_due(mark) is not None:
+    up, down = <tuple>p.stop_heaps[a]
+    if _maybe_due(up, last) or _maybe_due(down, -last) or p.watch[a].next_due(mark) is not None:
         type(self).resolve(self, asset)
     return 0
 
