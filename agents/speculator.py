@@ -33,7 +33,7 @@ import math
 import mesa
 
 from agents.exchange.book import BUY, SELL
-from agents.traders import Trader
+from agents.traders import Trader, bind_compiled
 
 
 class LeveragedSpeculator(Trader):
@@ -60,6 +60,7 @@ class LeveragedSpeculator(Trader):
         self.stop_id: dict[int, int | None] = dict.fromkeys(assets)
         self.tp_order: dict[int, int | None] = dict.fromkeys(assets)
         self.close_at: dict[int, float] = dict.fromkeys(assets, math.inf)
+        bind_compiled(self, LeveragedSpeculator, "speculator_act")
 
     def act(self) -> None:
         """Manage one asset, picked at random: open a position if flat, else protect or close it."""

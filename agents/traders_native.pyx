@@ -23,7 +23,7 @@ Python `NoiseTrader.attentive`.
 """
 
 cimport cython
-from libc.math cimport copysign, fabs, isfinite, isinf, log, pow
+from libc.math cimport NAN, ceil, copysign, fabs, isfinite, isinf, log, pow
 
 from agents.exchange.book_native cimport NativeLimitOrderBook
 
@@ -291,6 +291,96 @@ def basis_act(self):
     if size_usd < usd:  # min(abs(gap), size_usd), as the builtin picks
         usd = size_usd
     _take_or_join(self, venue, rnd, book, asset, side, _lots_for(venue, book, asset, usd), self.market_prob, "IOC")
+
+
+def speculator_act(self):
+    """`agents.speculator.LeveragedSpeculator.act` with its `_open`, `_should_close` and `_protect`, compiled
+    (bound as the trader's ``act``); it calls the Python `_clear`, as the venue's ``set_leverage`` and ``stop``."""
+    model = self.model
+    venue, rnd = model.venue, model.random
+    position = venue.ledger.position
+    a = _pick_asset(self.assets, rnd)
+    cdef NativeLimitOrderBook book = <NativeLimitOrderBook?>venue.books[a]
+    cdef i64 pos = position[self.account, a]
+    if pos == 0:
+        self._clear(a)
+        _speculator_open(self, model, venue, rnd, book, a)
+        pos = position[self.account, a]
+        if pos == 0:
+            return
+    if _speculator_should_close(self, model, venue, a, pos):
+        self._clear(a)
+        venue.market(self.account, a, _SELL if pos > 0 else _BUY, pos if pos > 0 else -pos, reduce_only=True)
+        return
+    _speculator_protect(self, model, venue, book, a, pos)
+
+
+cdef int _speculator_open(object self, object model, object venue, object rnd, NativeLimitOrderBook book,
+                          object a) except -1:
+    b = model.behaviour
+    cdef double s = acted_on(model.sentiment[self.account], b.conviction)
+    cdef int side = _BUY if <double>rnd.random() < <double>self.long_prob + <double>b.side_weight * s else _SELL
+    cdef double agree = s * side
+    if not agree > 0.0:  # max(0.0, s * side), as the builtin picks
+        agree = 0.0
+    cdef double lev = <double>self.base_leverage[a] * (1.0 + <double>b.leverage_weight * agree)
+    cdef double top = float(venue.tiers[a].max_leverage[0])
+    if top < lev:  # min(lev, top), as the builtin picks
+        lev = top
+    venue.set_leverage(self.account, a, lev)
+    cdef double usd = <double>self.size_usd * (1.0 + <double>b.size_weight * agree)
+    cdef double cap = <double>venue.ledger.available(self.account) * lev * 0.9
+    if cap < usd:  # min(usd, cap), as the builtin picks
+        usd = cap
+    lots = _truncate(_ieee_div(usd, _mid_price(venue, book, a) * <double>venue.ledger.lot[a]))
+    if lots < 1:
+        return 0
+    cdef double lambd = 1.0 / <double>self.holding_s
+    self.close_at[a] = model.now + -log(1.0 - <double>rnd.random()) / lambd  # rnd.expovariate(lambd)
+    if <double>rnd.random() < <double>self.entry_market_prob:
+        venue.market(self.account, a, side, lots)
+        return 0
+    cdef i64 touch
+    if book._touch(side, &touch):
+        self.entry_order[a] = venue.limit(self.account, a, side, touch, lots)
+    return 0
+
+
+cdef bint _speculator_should_close(object self, object model, object venue, object a, i64 pos) except -1:
+    if model.now >= self.close_at[a]:
+        return True
+    cdef double entry = venue.ledger.entry[self.account, a]
+    if not <double>pos * (<double>venue.mark.value[a] - entry) < 0:  # not losing
+        return False
+    return <double>model.sentiment[self.account] * (1 if pos > 0 else -1) <= -<double>model.behaviour.capitulation
+
+
+cdef int _speculator_protect(object self, object model, object venue, NativeLimitOrderBook book, object a,
+                             i64 pos) except -1:
+    cdef double entry = venue.ledger.entry[self.account, a], stop_bps = self.stop_bps, trigger, level, anchored
+    cdef int d = 1 if pos > 0 else -1
+    cdef i64 lots = pos if pos > 0 else -pos
+    stop_id = self.stop_id[a]
+    if stop_bps == stop_bps and (stop_id is None or stop_id not in venue.stops[a].stops):
+        trigger = entry * (1.0 - d * stop_bps * 1e-4)
+        levels = self.stop_levels
+        level = NAN if levels is None or self.stop_sides == -d else levels[a]
+        if level == level:
+            if isinf(level):
+                low, high = model.recent_range(a, self.stop_window)
+                level = high if d < 0 else low
+            anchored = level * (1.0 - d * <double>self.stop_beyond_bps * 1e-4)
+            if (anchored - entry) * d < 0:
+                trigger = anchored
+        self.stop_id[a] = venue.stop(self.account, a, -d, trigger, lots)
+    tp = self.tp_order[a]
+    cdef double price, tick
+    if tp is None or tp not in book:
+        price = entry * (1.0 + d * <double>self.take_profit_bps * 1e-4)
+        tick = book.tick_size
+        t = _truncate(ceil(price / tick)) if d > 0 else _truncate(price / tick)
+        self.tp_order[a] = venue.limit(self.account, a, -d, 1 if t < 1 else t, lots, reduce_only=True)
+    return 0
 
 
 def act_each(roster, list active):
