@@ -31,7 +31,7 @@ cdef class MakerStep:
 
     Nothing here changes while the makers act: the model's venue, its books and registries are set when it
     is built, and the clock and the fundamentals move before the makers act. The fundamentals must be a
-    float64 array (the model's are).
+    float64 array (the model's are), even where no maker quotes around them.
     """
 
     cdef object model, venue, books, registries, now
@@ -52,7 +52,8 @@ cdef class MakerState:
     Made with the maker (`MarketMaker.compiled`) and read again from it whenever any of its attributes is set
     (`agents.traders.Mirrored`), so it never differs from them. The per-asset dicts are the maker's own, so
     what the step writes into them is the maker's state. The values are the attributes themselves, converted
-    where they are used, as in the Python method.
+    where they are used, as in the Python method. It reads every attribute the step may use, so removing one
+    that the Python method would not reach (``tape_read`` without flow impact, say) raises here.
     """
 
     cdef readonly object maker
@@ -161,7 +162,7 @@ def act_all(list makers, list states):
     cdef Py_ssize_t i
     for i in range(len(makers)):
         state = _live(states[i])
-        if state is None:
+        if state is None or state.maker is not makers[i]:  # (a list changed since: the maker's own act)
             makers[i].act()
             continue
         if step is None:

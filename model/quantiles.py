@@ -38,7 +38,7 @@ def percentiles(s: np.ndarray, q: tuple[float, ...]) -> np.ndarray:
     either may): then numpy runs on ``s`` itself, as for an empty ``s``.
     """
     n = len(s)
-    if n == 0:
+    if n == 0 or not all(0 <= p <= 100 for p in q):  # (numpy raises for a percentile out of range)
         return np.percentile(s, q)
     ranks: list[tuple[int, int, float]] = []  # per q: the ranks below and above, and the weight
     for p in q:

@@ -13,6 +13,7 @@ venue, the desks' own state and the model's random generator must be the same.
 from __future__ import annotations
 
 import math
+import random
 from functools import partial
 from types import SimpleNamespace
 
@@ -153,3 +154,10 @@ def test_only_a_plain_desk_on_the_compiled_kernels_binds_it():
     assert BasisTrader(m, 2, [0, 1], 100.0, 3e-4, 1e4, 0.5).act.__func__ is traders_native.basis_act
     speculator = ([0, 1], 1_000.0, 0.5, 0.5, 100.0, None, 0.0, 60.0, 200.0, 3600.0)
     assert LeveragedSpeculator(m, 1, *speculator).act.__func__ is traders_native.speculator_act
+
+    class Drawn(random.Random):  # another generator's draws are not the ones the compiled code rebuilds
+        pass
+
+    m.random = Drawn(1)
+    assert Fundamentalist(m, 1, *args).act.__func__ is Fundamentalist.act
+    assert LeveragedSpeculator(m, 1, *speculator).act.__func__ is LeveragedSpeculator.act

@@ -147,6 +147,10 @@ def test_the_compiled_loop_follows_what_is_done_to_a_maker():
     assert makers[0].compiled.live and makers[0].quoted_at[0] == (1.0, makers[0].centre[0]) != quoted[0]
     assert calls == ["override"] and not makers[1].compiled.live and makers[1].quoted_at[0] == quoted[1]
     assert makers[2].quoted_at[0][0] == 1.0
+    makers[1].act = lambda: calls.append("again")
+    m.now = 2.0  # both other makers are due to requote
+    market_maker_native.act_all(makers[::-1], states)  # a list reordered since: each maker steps itself
+    assert calls == ["override", "again"] and makers[0].quoted_at[0][0] == makers[2].quoted_at[0][0] == 2.0
     del makers[0].refill_every
     assert not makers[0].compiled.live
     with pytest.raises(AttributeError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -87,6 +88,11 @@ def test_percentiles_where_numpys_two_interpolations_part():
     top = np.array([-1.0, -0.0])
     assert _same_bits(percentiles(top, (100,)), np.percentile(top, (100,)))
     assert not np.signbit(percentiles(top, (100,))[0])
+
+
+def test_percentiles_out_of_range_raise_as_numpys_do():
+    with pytest.raises(ValueError, match="range"):
+        percentiles(np.array([0.1, 0.2]), (50, 101))
 
 
 def test_order_statistics_of_values_with_a_nan_are_none():
