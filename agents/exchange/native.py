@@ -14,9 +14,12 @@ The compiled kernels are Cython modules beside their pure-Python originals (in
   (`agents.exchange.funding.MarkPrice.update`);
 * ``agents.ladder_native``: a market maker's ladder (`agents.market_maker.build_ladder`);
 * ``agents.market_maker_native``: a market maker's step (`agents.market_maker.MarketMaker.act`, with its
-  ``requote``);
-* ``agents.traders_native``: a noise trader's activation (`agents.traders.NoiseTrader.act`) and the model's
-  loop over a step's active traders (`model.population.act_each`);
+  ``requote``) and the model's loop over its makers (`agents.market_maker.act_all`);
+* ``agents.traders_native``: the activations of noise traders (`agents.traders.NoiseTrader.act`),
+  fundamentalists (`agents.traders.Fundamentalist.act`), beta and basis traders
+  (`agents.arbitrage.BetaTrader.act`, `BasisTrader.act`) and leveraged speculators
+  (`agents.speculator.LeveragedSpeculator.act`), with the `agents.traders.Trader` helpers they call, and
+  the model's loop over a step's active traders (`model.population.act_each`);
 * ``model.sentiment_native``: the sentiment update's arithmetic (`model.sentiment.update_sentiment`,
   `model.mood.Mood.pain_signal`).
 
