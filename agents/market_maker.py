@@ -44,13 +44,11 @@ The model may scale every maker's depth through ``model.liquidity_factor``
 
 from __future__ import annotations
 
-from types import MethodType
-
 import mesa
 
 from agents.exchange.book import BUY, SELL
 from agents.exchange.native import ladder_native, market_maker_native
-from agents.traders import Mirrored, Trader, recent_volatility
+from agents.traders import Mirrored, Trader, bind_compiled, recent_volatility
 
 _MAX_STRESS = 3.0  # makers thin out at most threefold: they still quote, as real ones mostly do
 
@@ -123,9 +121,7 @@ class MarketMaker(Mirrored, Trader):
         self.quotes: dict[int, list[list]] = {a: [] for a in assets}
         self.quoted_at: dict[int, tuple[float, float]] = {a: (-1e18, 0.0) for a in assets}
         self.refilled_at: dict[int, float] = {a: -1e18 for a in assets}
-        if type(self) is MarketMaker and getattr(model.venue, "kernels", None) == "native":
-            # The same step compiled (agents/market_maker_native.pyx); a subclass may override what it replaces.
-            self.act = MethodType(market_maker_native.maker_act, self)
+        if bind_compiled(self, MarketMaker, "maker_act", market_maker_native):  # agents/market_maker_native.pyx
             self.compiled = market_maker_native.MakerState(self)  # what the compiled step reads (`act_all`)
 
     def act(self) -> None:

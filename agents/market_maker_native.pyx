@@ -12,14 +12,16 @@ and a level of the ladder has been filled, it calls `MarketMaker.refill`. It
 does the same double operations in the same order as the Python methods (the
 build disables floating-point contraction), so a run gives bit-identical results on either
 (tests/test_market_maker_native.py compares them step by step). A maker binds
-it over its ``act`` when its venue runs on the compiled kernels and its class
-is `MarketMaker` itself (a subclass may override the methods it replaces).
+it over its ``act`` by the rule every compiled activation follows
+(`agents.traders.bind_compiled`: the compiled kernels, a plain `random.Random`,
+and the class `MarketMaker` itself, as a subclass may override what it replaces).
 """
 
 from libc.math cimport fabs
 
 from agents.exchange.book_native cimport NativeLimitOrderBook
 from agents.exchange.registry_native cimport NativeOrderRegistry
+from agents.exchange.scalar_native cimport mid_price
 
 from agents.ladder_native import build_ladder
 
@@ -79,9 +81,7 @@ cdef class MakerState:
 cdef double _reference_mid(MakerState s, MakerStep step, object asset) except? -1.0:
     """`MarketMaker.reference_mid`: update and return the quote centre."""
     cdef NativeLimitOrderBook book = <NativeLimitOrderBook?>step.books[asset]
-    cdef double mid, c, usd
-    if not book._mid(&mid):
-        mid = step.venue.last_price(asset)
+    cdef double mid = mid_price(step.venue, book, asset), c, usd
     centre = s.centre[asset]
     cdef double w = s.mid_weight
     if centre is not None and w < 1.0:

@@ -84,9 +84,9 @@ class RecentVolatility:
         return min(_MAX_RATIO, max(1.0 / _MAX_RATIO, math.sqrt(recent / ref)))
 
 
-def bind_compiled(trader: "Trader", cls: type, name: str) -> bool:
-    """Bind the same activation compiled, ``agents.traders_native.<name>``, as the trader's ``act``, where it
-    gives the same results; returns whether it did.
+def bind_compiled(trader: "Trader", cls: type, name: str, module=None) -> bool:
+    """Bind the same activation compiled, ``<module>.<name>`` (by default in `agents.traders_native`), as the
+    trader's ``act``, where it gives the same results; returns whether it did.
 
     That is when the trader's class is ``cls`` itself (a subclass may override the helpers the compiled
     activation does not call), its venue runs on the compiled kernels and its model's generator is a plain
@@ -94,7 +94,7 @@ def bind_compiled(trader: "Trader", cls: type, name: str) -> bool:
     """
     model = trader.model
     if type(trader) is cls and getattr(model.venue, "kernels", None) == "native" and type(model.random) is random.Random:
-        trader.act = MethodType(getattr(traders_native, name), trader)
+        trader.act = MethodType(getattr(module or traders_native, name), trader)
         return True
     return False
 
@@ -208,6 +208,24 @@ class Mirrored:
         _sync_compiled(state, name)
 
 
+def _sync_compiled(state, name: str) -> None:
+    """Keep an agent's compiled activation (``state``, see `Mirrored`) current after its attribute
+    ``name`` was set or removed.
+
+    Once ``act`` or ``compiled`` is replaced or removed, or an attribute the activation reads is
+    removed, the state is retired: the model's compiled loop then calls ``act``, as the Python loop does.
+    """
+    if state is None or not state.live:
+        return
+    if name in ("act", "compiled"):
+        state.live = False
+        return
+    try:
+        state.refresh()
+    except AttributeError:
+        state.live = False
+
+
 class NoiseTrader(Mirrored, Trader):
     """Zero-intelligence liquidity: random side, market or limit orders.
 
@@ -303,24 +321,6 @@ class NoiseTrader(Mirrored, Trader):
         while len(self.orders) > self.max_orders:
             a, oid = self.orders.popleft()
             venue.cancel(a, oid)
-
-
-def _sync_compiled(state, name: str) -> None:
-    """Keep an agent's compiled activation (``state``, see `Mirrored`) current after its attribute
-    ``name`` was set or removed.
-
-    Once ``act`` or ``compiled`` is replaced or removed, or an attribute the activation reads is
-    removed, the state is retired: the model's compiled loop then calls ``act``, as the Python loop does.
-    """
-    if state is None or not state.live:
-        return
-    if name in ("act", "compiled"):
-        state.live = False
-        return
-    try:
-        state.refresh()
-    except AttributeError:
-        state.live = False
 
 
 class Fundamentalist(Trader):

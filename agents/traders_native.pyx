@@ -1,9 +1,10 @@
 # cython: language_level=3, annotation_typing=False, cdivision=False
 """Traders' activations compiled: `noise_act`, the same as
-`agents.traders.NoiseTrader.act`; `fundamentalist_act`, `beta_act` and
-`basis_act`, the same as `Fundamentalist.act`, `agents.arbitrage.BetaTrader.act`
-and `BasisTrader.act` with the `Trader` helpers they call, which all stay the
-reference; and the model's loop over the traders active in a step, `act_each`
+`agents.traders.NoiseTrader.act`; `fundamentalist_act`, `beta_act`, `basis_act`
+and `speculator_act`, the same as `Fundamentalist.act`,
+`agents.arbitrage.BetaTrader.act`, `BasisTrader.act` and
+`agents.speculator.LeveragedSpeculator.act` with the `Trader` helpers they call,
+which all stay the reference; and the model's loop over the traders active in a step, `act_each`
 (`model.population.act_each`), in which the noise traders' activations read
 their attributes from a `NoiseState` and share one read of the model (`Step`).
 
@@ -22,10 +23,10 @@ subclass may override the helpers). Attention (``attention`` > 0) calls the
 Python `NoiseTrader.attentive`.
 """
 
-cimport cython
 from libc.math cimport NAN, ceil, copysign, fabs, isfinite, isinf, log, pow
 
 from agents.exchange.book_native cimport NativeLimitOrderBook
+from agents.exchange.scalar_native cimport ieee_div, mid_price
 
 from agents.exchange.book import BUY, SELL
 
@@ -84,24 +85,10 @@ cdef inline object _pick_asset(object assets, object rnd):
     return assets[0] if n == 1 else assets[randbelow(rnd, n) if n > 1 else rnd.randrange(n)]  # (0: its error)
 
 
-cdef inline double _mid_price(object venue, NativeLimitOrderBook book, object asset) except? -1.0:
-    """`OrderBookAgent.mid_price`."""
-    cdef double mid
-    if not book._mid(&mid):
-        mid = venue.last_price(asset)
-    return mid
-
-
 cdef inline object _lots_for(object venue, NativeLimitOrderBook book, object asset, double usd):
     """`Trader.lots_for`."""
-    lots = _truncate(usd / (_mid_price(venue, book, asset) * book.lot_size))
+    lots = _truncate(usd / (mid_price(venue, book, asset) * book.lot_size))
     return 1 if lots < 1 else lots
-
-
-@cython.cdivision(True)
-cdef inline double _ieee_div(double a, double b) noexcept:
-    """``a / b`` as numpy divides float64 scalars: infinite or NaN rather than an error at zero."""
-    return a / b
 
 
 cdef class Step:
@@ -212,7 +199,7 @@ cdef int _noise_act(NoiseState t, Step step) except -1:
 cdef double _position_usd(object trader, object venue, NativeLimitOrderBook book, object asset) except? -1.0:
     """`Trader.position_usd`: ``position × lot × mid``, from the left, as numpy multiplies."""
     ledger = venue.ledger
-    return <double>ledger.position[trader.account, asset] * <double>ledger.lot[asset] * _mid_price(venue, book, asset)
+    return <double>ledger.position[trader.account, asset] * <double>ledger.lot[asset] * mid_price(venue, book, asset)
 
 
 cdef object _take_or_join(object trader, object venue, object rnd, NativeLimitOrderBook book, object asset, int side,
@@ -229,13 +216,13 @@ cdef object _lean_toward(object trader, object venue, object rnd, object asset, 
                          double max_position_usd, double market_prob, object tif):
     """`Trader.lean_toward`, for a numpy ``target`` (its arithmetic is numpy's)."""
     cdef NativeLimitOrderBook book = <NativeLimitOrderBook?>venue.books[asset]
-    cdef double gap_bps = (_ieee_div(target, _mid_price(venue, book, asset)) - 1.0) * 1e4
+    cdef double gap_bps = (ieee_div(target, mid_price(venue, book, asset)) - 1.0) * 1e4
     if fabs(gap_bps) < threshold_bps:
         return None
     cdef int side = _BUY if gap_bps > 0 else _SELL
     if side * _position_usd(trader, venue, book, asset) >= max_position_usd:
         return None
-    cdef double scale = _ieee_div(fabs(gap_bps), threshold_bps)
+    cdef double scale = ieee_div(fabs(gap_bps), threshold_bps)
     if not scale < 3.0:  # min(3.0, scale), as the builtin picks
         scale = 3.0
     lots = _lots_for(venue, book, asset, <double>trader.size_usd * scale)
@@ -264,7 +251,7 @@ def beta_act(self):
     if asset == 0:
         return
     start = self.start
-    cdef double leader_move = _ieee_div(venue.mark.value[0], start[0])
+    cdef double leader_move = ieee_div(venue.mark.value[0], start[0])
     cdef double target = <double>start[asset] * pow(leader_move, <double>self.betas[asset] * <double>self.beta_noise)
     _lean_toward(self, venue, rnd, asset, target, self.threshold_bps, self.max_position_usd, self.market_prob, "IOC")
 
@@ -332,7 +319,7 @@ cdef int _speculator_open(object self, object model, object venue, object rnd, N
     cdef double cap = <double>venue.ledger.available(self.account) * lev * 0.9
     if cap < usd:  # min(usd, cap), as the builtin picks
         usd = cap
-    lots = _truncate(_ieee_div(usd, _mid_price(venue, book, a) * <double>venue.ledger.lot[a]))
+    lots = _truncate(ieee_div(usd, mid_price(venue, book, a) * <double>venue.ledger.lot[a]))
     if lots < 1:
         return 0
     cdef double lambd = 1.0 / <double>self.holding_s

@@ -15,7 +15,8 @@ Layout: each side is a ``std::map`` from tick to level (resting lots and an
 `IdQueue` of order ids), so the best price is the first (asks) or last (bids)
 key and emptied levels are erased at once; orders live in an `IdMap` from id to
 (side, tick, lots, owner). Both are in ``containers.h``. As in the Python book,
-a cancelled id stays in its level's queue until matching reaches it and skips it. The tape is the same seven typed `array.array` columns, appended to
+a cancelled id stays in its level's queue until matching reaches it and skips
+it. The tape is the same seven typed `array.array` columns, appended to
 in place. ``book_native.pxd`` declares the class's C methods for the compiled venue
 (`agents.exchange.venue_native`), which places, finds and cancels orders without a
 Python call, and places an order that only rests without a `Match`.

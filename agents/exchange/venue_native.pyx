@@ -34,6 +34,7 @@ from agents.exchange.funding_native cimport mark_update
 from agents.exchange.margin_native cimport liquidation_price, max_leverage
 from agents.exchange.book_native cimport TIF_GTC, TIF_IOC, TIF_POST, NativeLimitOrderBook, plain_order
 from agents.exchange.registry_native cimport Entry, NativeOrderRegistry
+from agents.exchange.scalar_native cimport ieee_div
 
 import numpy as np
 
@@ -90,12 +91,6 @@ cdef inline VenueParts _parts(object venue):
     return <VenueParts?>venue._parts
 
 
-@cython.cdivision(True)
-cdef inline double _ieee_div(double a, double b) noexcept:
-    """``a / b`` as numpy divides float64 scalars: infinite or NaN rather than an error at zero."""
-    return a / b
-
-
 cdef bint _c_reserve(VenueParts p, LedgerKernel k, NativeLimitOrderBook book, i64 account, Py_ssize_t asset, int side,
                      i64 lots, i64 tick, double* per_lot_out) except -1:
     """`OrderBookAgent._reserve`: whether the order is covered (its collateral per lot in ``per_lot_out``)."""
@@ -114,7 +109,7 @@ cdef bint _c_reserve(VenueParts p, LedgerKernel k, NativeLimitOrderBook book, i6
             p.rejections["leverage_above_tier_max"] += 1
             return False
     # The leverage is a numpy float64 in the Python method, so a zero one gives inf there too.
-    per_lot = lot * price * (_ieee_div(1.0, lev) + <double>p.taker_fee)
+    per_lot = lot * price * (ieee_div(1.0, lev) + <double>p.taker_fee)
     if per_lot * <double>opening > k.available(account) + 1e-9:
         p.rejections["insufficient_margin"] += 1
         return False
