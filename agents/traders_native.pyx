@@ -114,7 +114,7 @@ cdef class NoiseState:
     """A noise trader's attributes that its activation reads, held where the compiled code reads them in one step.
 
     Made with the trader (`NoiseTrader.compiled`) and read again from it whenever any of its attributes is set
-    (`NoiseTrader.__setattr__`), so it never differs from them; `act_each` runs the activation from it without
+    (`agents.traders.Mirrored`), so it never differs from them; `act_each` runs the activation from it without
     touching the trader's ``__dict__``. The values are the attributes themselves, converted where they are used,
     as in the Python method.
     """
