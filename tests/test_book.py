@@ -100,7 +100,7 @@ class BookVsReference(RuleBasedStateMachine):
             assert (self.ref.resting(BUY), self.ref.resting(SELL)) == before_ref
             return None
         fast_res, ref_res = results
-        if isinstance(fast_res, Match):
+        if isinstance(ref_res, Match):  # the compiled book returns an equal `NativeMatch`
             assert as_tuple(fast_res) == as_tuple(ref_res), (op, args)
             if fast_res.order_id is not None:
                 self.ids.append(fast_res.order_id)
@@ -388,6 +388,24 @@ def test_post_only_rejected_when_crossing(new_book) -> None:
     assert snapshot(book) == before
     ok = book.submit_limit(2, BUY, 999, 1, "POST")
     assert not ok.rejected and ok.order_id is not None
+
+
+def test_every_book_returns_match_records_equal_to_the_python_books(new_book) -> None:
+    """The compiled book's `NativeMatch` equals a `Match` with the same fields, either way round, prints as
+    one, and is unhashable like one."""
+    book, python_book = new_book(), LimitOrderBook(0.1, 0.001, "BTC")
+    for b in (book, python_book):
+        b.submit_limit(1, SELL, 1000, 2)
+        b.submit_limit(3, SELL, 1001, 4)
+    m, expected = book.submit_limit(2, BUY, 1001, 5), python_book.submit_limit(2, BUY, 1001, 5)
+    assert m == expected and expected == m and not (m != expected)
+    assert repr(m) == repr(expected) == ("Match(fills=[(1, 1, 1000, 2), (2, 3, 1001, 3)], order_id=None, "
+                                         "filled=5, cancelled=[], rejected=False)")
+    assert type(m.filled) is int and type(m.rejected) is bool
+    assert m != Match(list(expected.fills), None, 4, [])
+    assert m != (list(expected.fills), None, 5, [], False)
+    with pytest.raises(TypeError):
+        hash(m)
 
 
 def test_ioc_leaves_nothing_resting(new_book) -> None:

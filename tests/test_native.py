@@ -52,15 +52,15 @@ def test_a_kernel_is_stale_when_any_declaration_it_is_built_from_changes() -> No
 
     exchange = "agents/exchange/"
     containers = {exchange + "containers.pxd", exchange + "containers.h"}
+    book = {exchange + "book_native.pxd", exchange + "match_native.pxd"} | containers
     assert names("agents.exchange.venue_native") == {exchange + f for f in (
-        "venue_native.pyx", "accounts_native.pxd", "book_native.pxd", "funding_native.pxd", "margin_native.pxd",
-        "registry_native.pxd", "scalar_native.pxd")} | containers
+        "venue_native.pyx", "accounts_native.pxd", "funding_native.pxd", "margin_native.pxd",
+        "registry_native.pxd", "scalar_native.pxd")} | book
     assert names("agents.exchange.accounts_native") == {exchange + f for f in ("accounts_native.pyx",
                                                                                "accounts_native.pxd")}
     assert names("agents.exchange.registry_native") == {exchange + "registry_native.pyx",
                                                         exchange + "registry_native.pxd"} | containers
-    assert names("agents.traders_native") == {"agents/traders_native.pyx", exchange + "book_native.pxd",
-                                              exchange + "scalar_native.pxd"} | containers
+    assert names("agents.traders_native") == {"agents/traders_native.pyx", exchange + "scalar_native.pxd"} | book
     assert names("model.sentiment_native") == {"model/sentiment_native.pyx"}
 
 

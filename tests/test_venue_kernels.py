@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from agents.exchange.audit import venue_state, venue_violations
-from agents.exchange.book import BUY, SELL
+from agents.exchange.book import BUY, SELL, Match
 from agents.exchange.margin import TierTable
 from agents.exchange.native import BUILT, ENV_VAR
 from agents.exchange.venue import AssetRules, OrderBookAgent, VenueRules
@@ -224,6 +224,8 @@ TestVenueKernelsAgreeMedianMark = VenueKernelsAgreeMedianMark.TestCase
     [("cancel", (0, 1.0))], [("cancel", (0, 1.5))], [("cancel_many", (0, "iter", (1.0, 2.0)))],
     [("set_leverage", (1, 0, 0.0)), ("limit", (1, 0, BUY, 990, 1)), ("market", (1, 0, BUY, 1))],
     [("set_leverage", (1, 0, float("nan"))), ("limit", (1, 0, BUY, 990, 1))],
+    # A Python `Match` (the compiled book makes `NativeMatch`es): the compiled `_settle` hands it back.
+    [("_settle", (0, 1, BUY, Match([(2, MAKER, 1005, 2)], None, 2, []), 0))],
 ], ids=lambda calls: "+".join(op for op, _ in calls))
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy: a zero or NaN leverage divides to inf or NaN
 def test_odd_orders_go_alike_on_both(calls) -> None:

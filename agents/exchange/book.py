@@ -178,13 +178,22 @@ class Match:
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Match):
-            return NotImplemented
-        return (list(self.fills), self.order_id, self.filled, list(self.cancelled), self.rejected) == (
-            list(other.fills), other.order_id, other.filled, list(other.cancelled), other.rejected)
+            return NotImplemented  # the compiled book's `NativeMatch` compares itself with a Match
+        return match_fields(self) == match_fields(other)
 
     def __repr__(self) -> str:
-        return (f"Match(fills={list(self.fills)}, order_id={self.order_id}, filled={self.filled}, "
-                f"cancelled={list(self.cancelled)}, rejected={self.rejected})")
+        return match_repr(self)
+
+
+def match_fields(m) -> tuple:
+    """A `Match`'s fields, with the sequences as lists: what two records that are equal share."""
+    return list(m.fills), m.order_id, m.filled, list(m.cancelled), m.rejected
+
+
+def match_repr(m) -> str:
+    """How a `Match` (or the compiled book's `NativeMatch`) prints."""
+    return (f"Match(fills={list(m.fills)}, order_id={m.order_id}, filled={m.filled}, "
+            f"cancelled={list(m.cancelled)}, rejected={m.rejected})")
 
 
 class LimitOrderBook:

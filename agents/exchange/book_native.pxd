@@ -7,6 +7,7 @@ from libcpp.map cimport map as cmap
 cimport cython
 
 from agents.exchange.containers cimport IdMap, IdQueue
+from agents.exchange.match_native cimport NativeMatch
 
 ctypedef long long i64
 
@@ -48,13 +49,13 @@ cdef class NativeLimitOrderBook:
     cdef bint _touch(self, int side, i64* tick) noexcept
     cdef bint _mid(self, double* mid) noexcept
     cdef bint _crosses(self, int side, i64 tick) noexcept
-    cdef object _submit(self, i64 owner, int side, i64 tick, i64 qty, int tif)
+    cdef NativeMatch _submit(self, i64 owner, int side, i64 tick, i64 qty, int tif)
     cdef i64 _post(self, i64 owner, int side, i64 tick, i64 qty)
     cdef i64 _cancel(self, i64 oid) except -1
     cdef i64 _rest(self, i64 owner, int side, i64 tick, i64 qty)
     cdef int _tape(self, double now, i64 tick, i64 qty, signed char side, i64 taker, i64 maker,
                    signed char cause) except -1
-    cdef object _match(self, i64 owner, int side, i64 qty, i64 limit, bint has_limit)
+    cdef NativeMatch _match(self, i64 owner, int side, i64 qty, i64 limit, bint has_limit)
 
 
 cdef bint plain_order(int side, i64 tick, i64 qty) noexcept

@@ -6,8 +6,8 @@
 
 It has the same public interface and the same rules (price-time priority,
 self-trade prevention cancels the resting order, POST and IOC, order ids
-consumed only by orders that rest), so for the same calls it returns the same
-`Match` objects, raises the same `OrderError` messages and writes the same tape.
+consumed only by orders that rest), so for the same calls it returns equal
+`Match` records (`agents.exchange.match_native.NativeMatch`), raises the same `OrderError` messages and writes the same tape.
 The differential tests drive both books, and the reference book, with the same
 operations.
 
@@ -30,9 +30,11 @@ from cpython.ref cimport PyObject
 from cython.operator cimport dereference as deref, preincrement as inc
 from libc.math cimport INFINITY, fabs, floor
 
+from agents.exchange.match_native cimport NativeMatch, new_match
+
 import numpy as np
 
-from agents.exchange.book import (BUY, MAX_LOTS, MAX_OWNER, MAX_TICK, MIN_OWNER, SELL, TIFS, Match, OrderError,
+from agents.exchange.book import (BUY, MAX_LOTS, MAX_OWNER, MAX_TICK, MIN_OWNER, SELL, TIFS, OrderError,
                                   check_qty, checked_order, checked_sizes, new_tape, price_to_tick)
 
 # The structs, the class's fields and its C methods are declared in book_native.pxd.
@@ -304,14 +306,14 @@ cdef class NativeLimitOrderBook:
         cdef i64 opp
         return self._touch(-side, &opp) and (opp <= tick if side == 1 else opp >= tick)
 
-    cdef object _submit(self, i64 owner, int side, i64 tick, i64 qty, int tif):
+    cdef NativeMatch _submit(self, i64 owner, int side, i64 tick, i64 qty, int tif):
         """`submit_limit` for checked arguments (``side`` ±1, ``tif`` a ``TIF_*`` code)."""
         if not self._crosses(side, tick):
-            return Match(_NONE, None if tif == TIF_IOC else self._rest(owner, side, tick, qty))
+            return new_match(_NONE, None if tif == TIF_IOC else self._rest(owner, side, tick, qty), 0, _NONE, False)
         if tif == TIF_POST:
-            return Match(rejected=True)
-        m = self._match(owner, side, qty, tick, True)
-        cdef i64 rest = qty - <i64>m.filled
+            return new_match(_NONE, None, 0, _NONE, True)
+        cdef NativeMatch m = self._match(owner, side, qty, tick, True)
+        cdef i64 rest = qty - m.filled
         if rest > 0 and tif != TIF_IOC:
             m.order_id = self._rest(owner, side, tick, rest)
         return m
@@ -414,7 +416,7 @@ cdef class NativeLimitOrderBook:
         self.tape_cause.data.as_schars[n] = cause
         return 0
 
-    cdef object _match(self, i64 owner, int side, i64 qty, i64 limit, bint has_limit):
+    cdef NativeMatch _match(self, i64 owner, int side, i64 qty, i64 limit, bint has_limit):
         cdef list fills = [], cancelled = []
         cdef cmap[i64, Level]* lv = self._side(-side)  # the side being hit
         cdef i64 remaining = qty, best, oid, oq, q, maker
@@ -459,7 +461,7 @@ cdef class NativeLimitOrderBook:
                 self._tape(now, best, q, side, owner, maker, cause)
             if lev.ids.empty() or lev.qty == 0:
                 lv.erase(best)
-        return Match(fills, None, qty - remaining, cancelled)
+        return new_match(fills, None, qty - remaining, cancelled, False)
 
 
 cdef class RestingIds:

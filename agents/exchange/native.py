@@ -3,7 +3,8 @@
 The compiled kernels are Cython modules beside their pure-Python originals (in
 ``agents.exchange`` unless named in full):
 
-* ``book_native``: `NativeLimitOrderBook`, the order book (`agents.exchange.book`);
+* ``book_native``: `NativeLimitOrderBook`, the order book (`agents.exchange.book`), whose submissions
+  return a ``match_native.NativeMatch`` (`agents.exchange.book.Match`);
 * ``accounts_native``: `LedgerKernel`, the ledger's per-fill arithmetic (`agents.exchange.accounts`);
 * ``triggers_native``: `NativeLiquidationWatch`, the liquidation watch (`agents.exchange.triggers`);
 * ``registry_native``: `NativeOrderRegistry`, the venue's record of resting orders (`agents.exchange.registry`);
@@ -46,8 +47,8 @@ from agents.exchange.triggers import LiquidationWatch
 ENV_VAR = "SQUEEZE_NATIVE"
 KINDS = ("auto", "native", "python")
 # setup.py builds every *_native.pyx under agents/ and model/; a test checks that these are the same modules.
-MODULES = ("agents.exchange.book_native", "agents.exchange.accounts_native", "agents.exchange.triggers_native",
-           "agents.exchange.registry_native", "agents.exchange.venue_native", "agents.ladder_native",
+MODULES = ("agents.exchange.book_native", "agents.exchange.match_native", "agents.exchange.accounts_native",
+           "agents.exchange.triggers_native", "agents.exchange.registry_native", "agents.exchange.venue_native", "agents.ladder_native",
            "agents.market_maker_native", "agents.traders_native", "model.sentiment_native")
 _ROOT = Path(__file__).resolve().parents[2]
 _CIMPORT = re.compile(r"^from ((?:agents|model)\.[\w.]+) cimport", re.M)

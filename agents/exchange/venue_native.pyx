@@ -32,6 +32,7 @@ from libc.math cimport fabs, floor, isfinite
 from agents.exchange.accounts_native cimport LedgerKernel
 from agents.exchange.funding_native cimport mark_update
 from agents.exchange.margin_native cimport liquidation_price, max_leverage
+from agents.exchange.match_native cimport NativeMatch
 from agents.exchange.book_native cimport TIF_GTC, TIF_IOC, TIF_POST, NativeLimitOrderBook, plain_order
 from agents.exchange.registry_native cimport Entry, NativeOrderRegistry
 from agents.exchange.scalar_native cimport ieee_div
@@ -174,7 +175,7 @@ cdef inline double _last_price(VenueParts p, NativeLimitOrderBook book, Py_ssize
 
 
 cdef int _c_settle(object self, VenueParts p, LedgerKernel k, NativeLimitOrderBook book, Py_ssize_t a, i64 tk,
-                   i64 sd, object m, object cause) except -1:
+                   i64 sd, NativeMatch m, object cause) except -1:
     """`OrderBookAgent._settle`."""
     cdef i64 lots, tick, maker
     for oid, _maker, _tick, lots in m.cancelled:
@@ -317,6 +318,8 @@ def cancel_many(self, asset, order_ids):
 
 
 def _settle(self, asset, taker, side, m, cause):
+    if not isinstance(m, NativeMatch):  # a `Match` from elsewhere: the Python method reads it
+        return type(self)._settle(self, asset, taker, side, m, cause)
     cdef VenueParts p = _parts(self)
     _c_settle(self, p, _kernel(p), _book(p, asset), asset, taker, side, m, cause)
 
@@ -341,16 +344,17 @@ def limit(self, account, asset, side, tick, lots, tif="GTC", reduce_only=False, 
         return None
     book.cause = cause
     cdef int code = TIF_GTC if tif == "GTC" else TIF_IOC if tif == "IOC" else TIF_POST if tif == "POST" else -1
+    cdef NativeMatch m
     if code >= 0 and plain_order(side, tick, q):
         m = book._submit(acct, side, tick, q, code)
     else:
-        m = book.submit_limit(account, side, tick, q, tif)
+        m = <NativeMatch?>book.submit_limit(account, side, tick, q, tif)
     if m.rejected:
         p.rejections["post_only_would_cross"] += 1
         return None
     oid = m.order_id
     if oid is not None:
-        _c_register(p, k, a, acct, oid, per_lot, q - <i64>m.filled, reduce_only)
+        _c_register(p, k, a, acct, oid, per_lot, q - m.filled, reduce_only)
     _c_settle(self, p, k, book, a, acct, side, m, cause)
     if m.fills:
         _c_resolve(self, p, a, asset)
@@ -392,10 +396,11 @@ def market(self, account, asset, side, lots, cause=_TRADER, reduce_only=False):
         py_edge = float(edge)
         band = max(1, int(py_edge) if sd == 1 else -int(-py_edge // 1))
     book.cause = cause
+    cdef NativeMatch m
     if band_tick > 0 and plain_order(sd, band_tick, q):
         m = book._submit(acct, sd, band_tick, q, TIF_IOC)
     else:
-        m = book.submit_limit(account, side, band, q, "IOC")
+        m = <NativeMatch?>book.submit_limit(account, side, band, q, "IOC")
     _c_settle(self, p, k, book, a, acct, sd, m, cause)
     if m.fills:
         _c_resolve(self, p, a, asset)
