@@ -38,7 +38,11 @@ cdef int _BUY = BUY, _SELL = SELL
 
 cpdef Py_ssize_t randbelow(object rnd, Py_ssize_t n) except -1:
     """``rnd.randrange(n)`` for ``n`` >= 1: ``random.Random._randbelow_with_getrandbits``."""
-    getrandbits = rnd.getrandbits
+    return _randbelow(rnd.getrandbits, n)
+
+
+cdef Py_ssize_t _randbelow(object getrandbits, Py_ssize_t n) except -1:
+    """`randbelow` with the generator's ``getrandbits`` method read already."""
     cdef int k = 0
     cdef Py_ssize_t m = n
     while m:  # n.bit_length()
@@ -79,10 +83,14 @@ cdef inline object _truncate(double x):
     return int(x)
 
 
-cdef inline object _pick_asset(object assets, object rnd):
-    """`Trader.pick_asset`."""
+cdef inline object _pick_asset(object assets, object rnd, object getrandbits=None):
+    """`Trader.pick_asset` (``getrandbits``: ``rnd.getrandbits``, if read already)."""
     cdef Py_ssize_t n = len(assets)
-    return assets[0] if n == 1 else assets[randbelow(rnd, n) if n > 1 else rnd.randrange(n)]  # (0: its error)
+    if n == 1:
+        return assets[0]
+    if n < 1:
+        return assets[rnd.randrange(n)]  # its error
+    return assets[_randbelow(rnd.getrandbits if getrandbits is None else getrandbits, n)]
 
 
 cdef inline object _lots_for(object venue, NativeLimitOrderBook book, object asset, double usd):
@@ -99,13 +107,13 @@ cdef class Step:
     sentiment must be a float64 array (the model's is); the weights are converted here, before any draw.
     """
 
-    cdef object model, venue, rnd, random, books
+    cdef object model, venue, rnd, random, getrandbits, books
     cdef double side_weight, conviction
     cdef const double[:] sentiment
 
     def __init__(self, model):
         self.model, self.venue, self.rnd = model, model.venue, model.random
-        self.random, self.books = self.rnd.random, self.venue.books
+        self.random, self.getrandbits, self.books = self.rnd.random, self.rnd.getrandbits, self.venue.books
         self.side_weight, self.conviction = model.behaviour.side_weight, model.behaviour.conviction
         self.sentiment = model.sentiment
 
@@ -150,7 +158,7 @@ def noise_act(self):
 
 cdef int _noise_act(NoiseState t, Step step) except -1:
     venue, rnd, random = step.venue, step.rnd, step.random
-    asset = _pick_asset(t.assets, rnd)
+    asset = _pick_asset(t.assets, rnd, step.getrandbits)
     if not (t.attention <= 0) and not t.trader.attentive(asset):
         return 0
     # choose_side

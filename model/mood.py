@@ -96,7 +96,7 @@ class Mood:
         news = self.news_level(now) * (1.0 - self.coef.persistence)
         update_sentiment(s, self.W, self.coef, self.recent_return(now), self.pain_signal(), news,
                          self.model.rng, out=s, return_scale=self.spec.return_scale,
-                         mix=None if self._native is None else self._native.mix)
+                         native=self._native)
         self._news = [(v, t0, hl) for v, t0, hl in self._news if decay_factor(now - t0, hl) > 1e-3]
 
     def snapshot(self, label: str, now: float) -> None:

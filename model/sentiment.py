@@ -383,20 +383,31 @@ def _full_length(v: float | np.ndarray, n: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(v, dtype=np.float64), (n,))
 
 
+def _plain_csr(W, s: np.ndarray) -> bool:
+    """Whether the compiled neighbours' mean takes ``W`` and ``s`` as they are: float64 and contiguous, with
+    int32 or int64 indices (scipy's own, whatever their count)."""
+    return (W.data.dtype == np.float64 and W.indices.dtype == W.indptr.dtype and W.indptr.dtype in _CSR_INDEX
+            and W.data.flags.c_contiguous and W.indices.flags.c_contiguous and W.indptr.flags.c_contiguous
+            and s.flags.c_contiguous)
+
+
+_CSR_INDEX = (np.dtype(np.int32), np.dtype(np.int64))
+
+
 def update_sentiment(s: np.ndarray, W: sp.csr_matrix, coef: SentimentCoefficients,
                      recent_return: float | np.ndarray, pain_signal: float | np.ndarray,
                      news: float | np.ndarray, rng: np.random.Generator | None,
                      out: np.ndarray | None = None, *, return_scale: float = 0.01,
-                     noise_draw: np.ndarray | None = None, mix=None) -> np.ndarray:
+                     noise_draw: np.ndarray | None = None, native=None) -> np.ndarray:
     """One synchronous sentiment update; returns the new array (``out`` if given).
 
     Implements the formula in the module docstring.  ``recent_return``,
     ``pain_signal`` and ``news`` may be scalars or length-n arrays.  The
     Gaussian draw ``z`` is ``rng.standard_normal(n)`` (one draw of n per call)
     unless ``noise_draw`` is given.  ``out`` may alias ``s`` (in-place update).
-    ``mix`` is the compiled mixing step (``model.sentiment_native.mix``), or
-    None for numpy's; both give the same values to the last bit (a NaN's
-    payload bits aside).
+    ``native`` is the compiled kernels (``model.sentiment_native``), for the
+    neighbours' mean and the mixing step, or None for numpy's and scipy's;
+    both give the same values to the last bit (a NaN's payload bits aside).
     """
     s = np.asarray(s, dtype=np.float64)
     n = s.size
@@ -415,14 +426,17 @@ def update_sentiment(s: np.ndarray, W: sp.csr_matrix, coef: SentimentCoefficient
         if z.shape != (n,):
             raise ValueError(f"noise_draw must have shape ({n},), got {z.shape}")
 
-    has_nbrs = np.diff(W.indptr) > 0
-    m = np.where(has_nbrs, W @ s, s)
+    if native is not None and _plain_csr(W, s):
+        m = np.empty(n)
+        native.neighbour_mean(m, s, W.indptr, W.indices, W.data)
+    else:
+        m = np.where(np.diff(W.indptr) > 0, W @ s, s)
     tanh_return = np.tanh(np.asarray(recent_return, dtype=np.float64) / return_scale)
     if out is None:
         out = np.empty(n)
-    if mix is not None and out.dtype == np.float64 and out.flags.c_contiguous:
+    if native is not None and out.dtype == np.float64 and out.flags.c_contiguous:
         c = coef
-        mix(out, s, m, *(_full_length(v, n) for v in (
+        native.mix(out, s, m, *(_full_length(v, n) for v in (
             c.conformity, c.persistence, c.momentum, tanh_return, c.pain, pain_signal, news, c.noise, z)))
         return out
     x = s + coef.conformity * (m - s)

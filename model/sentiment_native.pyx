@@ -5,11 +5,13 @@
 * `mix`: the mixing step of `model.sentiment.update_sentiment`, after the
   neighbours' mean, the ``tanh`` of the return and the Gaussian draw (which
   stay numpy's: numpy's ``tanh`` is not the C library's to the last bit);
+* `neighbour_mean`: the neighbours' mean before it, ``W @ s`` (where a trader
+  has neighbours), in scipy's order;
 * `pain_signal`: `model.mood.Mood.pain_signal` from the ledger's columns.
 
-Each does numpy's double operations in numpy's order, element by element
-(additions, products, quotients, ``maximum``, ``clip`` and the sums of
-`agents.exchange.accounts.row_sums`), and the build disables floating-point
+Each does numpy's (and scipy's) double operations in their order, element by
+element (additions, products, quotients, ``maximum``, ``clip`` and the sums of
+`agents.exchange.accounts.row_sums` and of a CSR row), and the build disables floating-point
 contraction, so the results are bit-identical to the numpy originals, which
 stay the reference (tests/test_sentiment.py compares both).
 """
@@ -69,3 +71,37 @@ def pain_signal(double[::1] out, const i64[:, ::1] position, const double[::1] l
             margin_sum = margin_sum + margin[i, a]
             upnl_sum = upnl_sum + upnl
         out[i] = loss_sum / _maximum(wallet[i] + margin_sum + upnl_sum, 1.0)
+
+
+ctypedef fused index_t:
+    int
+    long long
+
+
+def neighbour_mean(double[::1] out, const double[::1] s, const index_t[::1] indptr, const index_t[::1] indices,
+                   const double[::1] data):
+    """``np.where(np.diff(indptr) > 0, W @ s, s)`` for a CSR matrix ``W`` (``indptr``, ``indices``, ``data``).
+
+    A row's sum runs over its stored entries in order from 0.0, as scipy's ``csr_matvec`` adds them; a row
+    without entries keeps its own ``s``. ``out`` must not alias ``s`` (it is scratch: a malformed matrix
+    raises `ValueError` with part of it written).
+    """
+    cdef Py_ssize_t i, j, c, n = out.shape[0]
+    if s.shape[0] != n or indptr.shape[0] != n + 1 or indptr[0] != 0:
+        raise ValueError("a CSR matrix of the size of out, and a vector as long, are needed")
+    if n and &out[0] == &s[0]:
+        raise ValueError("out must not alias s")
+    cdef double total
+    for i in range(n):
+        if not indptr[i] <= indptr[i + 1] <= min(indices.shape[0], data.shape[0]):
+            raise ValueError("the CSR row pointers must ascend within the stored entries")
+        if indptr[i + 1] == indptr[i]:
+            out[i] = s[i]
+            continue
+        total = 0.0
+        for j in range(indptr[i], indptr[i + 1]):
+            c = indices[j]
+            if not 0 <= c < n:
+                raise ValueError("a CSR column index is out of range")
+            total = total + data[j] * s[c]
+        out[i] = total

@@ -377,12 +377,54 @@ def test_compiled_mix_is_numpys_to_the_last_bit(data, n, scalars, in_place):
     W = influence_matrix(graph, n, np.zeros(0, dtype=np.int64), 1.0)
     results = []
     with np.errstate(all="ignore"):
-        for mix in (None, sentiment_native.mix):
+        for native in (None, sentiment_native):
             start = s.copy()
             out = start if in_place else np.empty(n)
-            update_sentiment(start, W, coef, recent, pain, news, None, out=out, noise_draw=z, mix=mix)
+            update_sentiment(start, W, coef, recent, pain, news, None, out=out, noise_draw=z, native=native)
             results.append(out)
     assert_same_bits(*results)
+
+
+@pytest.mark.skipif(sentiment_native is None, reason="compiled kernels not built")
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), n=st.integers(0, 25), index=st.sampled_from([np.int32, np.int64]))
+def test_compiled_neighbour_mean_is_scipys_to_the_last_bit(data, n, index):
+    """The neighbours' mean compiled against ``np.where(has neighbours, W @ s, s)`` on arbitrary CSR matrices:
+    repeated entries, empty rows, NaN, infinities and signed zeros in both the weights and the moods."""
+    import scipy.sparse as sp
+
+    nnz = data.draw(st.integers(0, 3 * n)) if n else 0
+    entry = st.integers(0, max(n - 1, 0))
+    rows = np.sort(np.array(data.draw(st.lists(entry, min_size=nnz, max_size=nnz)), dtype=np.int64))
+    cols = np.array(data.draw(st.lists(entry, min_size=nnz, max_size=nnz)), dtype=index)
+    weights = np.array(data.draw(st.lists(FLOATS, min_size=nnz, max_size=nnz)), dtype=np.float64)
+    indptr = np.searchsorted(rows, np.arange(n + 1)).astype(index)  # duplicates stay apart, in the order drawn
+    W = sp.csr_matrix((weights, cols, indptr), shape=(n, n))  # (scipy may narrow the indices to int32)
+    assert W.nnz == nnz
+    s = np.array(data.draw(st.lists(FLOATS, min_size=n, max_size=n)), dtype=np.float64)
+    out = np.empty(n)
+    with np.errstate(all="ignore"):
+        expected = np.where(np.diff(W.indptr) > 0, W @ s, s)
+        sentiment_native.neighbour_mean(out, s, indptr, cols, weights)
+    assert_same_bits(out, expected)
+
+
+@pytest.mark.skipif(sentiment_native is None, reason="compiled kernels not built")
+def test_compiled_neighbour_mean_refuses_what_is_not_a_csr_matrix() -> None:
+    s, out = np.zeros(3), np.empty(3)
+    ok = np.array([0, 1, 1, 2], dtype=np.int32), np.array([1, 0], dtype=np.int32), np.ones(2)
+    sentiment_native.neighbour_mean(out, s, *ok)
+    for indptr, indices, weights, target in [
+        (np.array([0, 1, 1], dtype=np.int32), ok[1], ok[2], out),  # too few rows
+        (np.array([1, 1, 1, 2], dtype=np.int32), ok[1], ok[2], out),  # does not start at 0
+        (np.array([0, 2, 1, 2], dtype=np.int32), ok[1], ok[2], out),  # descends
+        (np.array([0, 1, 1, 3], dtype=np.int32), ok[1], ok[2], out),  # past the stored entries
+        (ok[0], np.array([1, 3], dtype=np.int32), ok[2], out),  # a column out of range
+        (ok[0], np.array([1, -1], dtype=np.int32), ok[2], out),
+        (*ok, s),  # out aliases s
+    ]:
+        with pytest.raises(ValueError):
+            sentiment_native.neighbour_mean(target, s, indptr, indices, weights)
 
 
 @pytest.mark.skipif(sentiment_native is None, reason="compiled kernels not built")
