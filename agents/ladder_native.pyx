@@ -5,11 +5,11 @@
 same order (the build disables floating-point contraction). Python's floor
 division of floats is reproduced exactly (`py_floordiv`), since C's ``floor(a / b)``
 can differ from it in the last place. The tests compare both on random inputs.
+``ladder_native.pxd`` declares `py_floordiv` and `trunc_int` for the maker's compiled
+step (`agents.market_maker_native`), which refills levels the same way.
 """
 
 from libc.math cimport copysign, floor, fmod, isfinite
-
-ctypedef long long i64
 
 cdef double _TRUNC_LIMIT = 9.0e18  # below 2**63: a double this size still truncates to a C long long
 
@@ -33,7 +33,7 @@ cpdef double py_floordiv(double vx, double wx) except? -1.0:
     return floordiv
 
 
-cdef inline i64 _trunc(double x) except? -1:
+cdef i64 trunc_int(double x) except? -1:
     """``int(x)`` for a double that fits a C long long (ValueError or OverflowError otherwise, as Python)."""
     if not isfinite(x):
         raise ValueError(f"cannot convert float {x} to integer")
@@ -59,12 +59,12 @@ def build_ladder(double mid, double skew, double stress, double size, double fir
         for k in range(levels):
             dist_bps = (first_bps + k * spacing_bps) * stress
             price = mid * (1.0 + (skew - side * dist_bps) * 1e-4)
-            t = _trunc(price / tick) if side == 1 else -_trunc(py_floordiv(-price, tick))
+            t = trunc_int(price / tick) if side == 1 else -trunc_int(py_floordiv(-price, tick))
             if side == 1 and has_ask:
                 t = min(t, ask - 1)
             elif side == -1 and has_bid:
                 t = max(t, bid + 1)
-            lots = _trunc(level_size / (price * lot))
+            lots = trunc_int(level_size / (price * lot))
             ladder.append((side, max(t, 1), max(1, lots)))
             offsets.append(skew - side * dist_bps)
             level_size *= size_growth

@@ -8,7 +8,8 @@ from a `MakerState` and all of them share one read of the model (`MakerStep`).
 Every maker runs this every step on each of its assets, mostly to find that
 nothing is due; when a requote is due it runs `MarketMaker.requote` compiled
 (the same Python operations, without the interpreter), and when a refill is due
-and a level of the ladder has been filled, it calls `MarketMaker.refill`. It
+and a level of the ladder has been filled, `MarketMaker.refill` compiled (its
+ticks as `agents.ladder_native` computes a ladder's). It
 does the same double operations in the same order as the Python methods (the
 build disables floating-point contraction), so a run gives bit-identical results on either
 (tests/test_market_maker_native.py compares them step by step). A maker binds
@@ -21,7 +22,8 @@ from libc.math cimport fabs
 
 from agents.exchange.book_native cimport NativeLimitOrderBook
 from agents.exchange.registry_native cimport NativeOrderRegistry
-from agents.exchange.scalar_native cimport mid_price
+from agents.exchange.scalar_native cimport mid_price, position_usd
+from agents.ladder_native cimport py_floordiv, trunc_int
 
 from agents.ladder_native import build_ladder
 
@@ -48,6 +50,11 @@ cdef class MakerStep:
         self.fundamental = model.fundamental
 
 
+# The methods the compiled step does the work of: a maker given one of its own steps through the class's
+# Python `act`, which calls it (a subclass that overrides one is never bound to the compiled step).
+_OWN_METHODS = ("reference_mid", "requote", "refill", "stress", "position_usd")
+
+
 cdef class MakerState:
     """A maker's attributes that its step reads, held where the compiled code reads them in one step.
 
@@ -62,6 +69,8 @@ cdef class MakerState:
     cdef public bint live  # False once the maker's `act` or attributes went where `refresh` cannot follow
     cdef object assets, account, quoted_at, refilled_at, centre, tape_read, stress_now, quotes
     cdef object requote_every, requote_bps, refill_every, mid_weight, flow_impact_bps, index_weight
+    cdef object max_inventory_usd
+    cdef bint own_methods  # the maker has one of `_OWN_METHODS` as its own attribute
 
     def __init__(self, maker) -> None:
         self.maker = maker
@@ -76,6 +85,8 @@ cdef class MakerState:
         self.tape_read, self.stress_now = m.tape_read, m.stress_now
         self.requote_every, self.requote_bps, self.refill_every = m.requote_every, m.requote_bps, m.refill_every
         self.mid_weight, self.flow_impact_bps, self.index_weight = m.mid_weight, m.flow_impact_bps, m.index_weight
+        self.max_inventory_usd = m.max_inventory_usd
+        self.own_methods = any(name in m.__dict__ for name in _OWN_METHODS)
 
 
 cdef double _reference_mid(MakerState s, MakerStep step, object asset) except? -1.0:
@@ -138,6 +149,9 @@ def maker_act(self):
 
 
 cdef int _maker_act(MakerState s, MakerStep step) except -1:
+    if s.own_methods:
+        type(s.maker).act(s.maker)
+        return 0
     cdef double now = step.now_d, t0, mid0, mid
     for asset in s.assets:
         t0, mid0 = s.quoted_at[asset]
@@ -145,11 +159,44 @@ cdef int _maker_act(MakerState s, MakerStep step) except -1:
         if now - t0 >= <double>s.requote_every or fabs(mid / mid0 - 1.0) * 1e4 >= <double>s.requote_bps:
             _requote(s.maker, step.model, step.venue, asset, mid)
         elif <double>s.refill_every > 0 and now - <double>s.refilled_at[asset] >= <double>s.refill_every:
-            # `MarketMaker.refill`'s first look: with every level resting, nothing was filled.
-            if (<NativeOrderRegistry?>step.registries[asset])._count(s.account) == len(s.quotes[asset]):
-                s.refilled_at[asset] = step.now
-            else:
-                s.maker.refill(asset, mid)
+            s.refilled_at[asset] = step.now  # `MarketMaker.refill`
+            # Its first look: with every level resting, nothing was filled.
+            if (<NativeOrderRegistry?>step.registries[asset])._count(s.account) != len(s.quotes[asset]):
+                _refill(s, step, asset, mid)
+    return 0
+
+
+cdef int _refill(MakerState s, MakerStep step, object asset, double mid) except -1:
+    """The rest of `MarketMaker.refill`: put back the ladder's filled levels, at their distances from ``mid``."""
+    venue = step.venue
+    cdef NativeLimitOrderBook book = <NativeLimitOrderBook?>step.books[asset]
+    cdef double tick = book.tick_size, inventory = 0.0, price
+    cdef bint looked = False, has_bid = False, has_ask = False
+    cdef i64 bid = 0, ask = 0, oid, t
+    cdef int side
+    cdef list levels = [], ladder = []
+    for q in s.quotes[asset]:
+        if book._find(q[0], &oid):  # ``q[0] in book.resting_ids``
+            continue
+        if not looked:
+            inventory = position_usd(s.maker, venue, book, asset)
+            has_bid, has_ask = book._touch(1, &bid), book._touch(-1, &ask)
+            looked = True
+        side = q[1]
+        if side * inventory >= <double>s.max_inventory_usd:
+            continue
+        price = mid * (1.0 + <double>q[2] * 1e-4)
+        t = trunc_int(price / tick) if side == 1 else -trunc_int(py_floordiv(-price, tick))
+        if side == 1 and has_ask:
+            t = min(t, ask - 1)
+        elif side == -1 and has_bid:
+            t = max(t, bid + 1)
+        levels.append(q)
+        ladder.append((q[1], t if t > 1 else 1, q[3]))
+    if ladder:
+        for q, placed in zip(levels, venue.post_quotes(s.account, asset, ladder)):
+            if placed is not None:
+                q[0] = placed
     return 0
 
 

@@ -26,7 +26,7 @@ Python `NoiseTrader.attentive`.
 from libc.math cimport NAN, ceil, copysign, fabs, isfinite, isinf, log, pow
 
 from agents.exchange.book_native cimport NativeLimitOrderBook
-from agents.exchange.scalar_native cimport ieee_div, mid_price
+from agents.exchange.scalar_native cimport ieee_div, mid_price, position_usd
 
 from agents.exchange.book import BUY, SELL
 
@@ -204,12 +204,6 @@ cdef int _noise_act(NoiseState t, Step step) except -1:
     return 0
 
 
-cdef double _position_usd(object trader, object venue, NativeLimitOrderBook book, object asset) except? -1.0:
-    """`Trader.position_usd`: ``position × lot × mid``, from the left, as numpy multiplies."""
-    ledger = venue.ledger
-    return <double>ledger.position[trader.account, asset] * <double>ledger.lot[asset] * mid_price(venue, book, asset)
-
-
 cdef object _take_or_join(object trader, object venue, object rnd, NativeLimitOrderBook book, object asset, int side,
                           object lots, double market_prob, object tif):
     """`Trader.take_or_join`."""
@@ -228,7 +222,7 @@ cdef object _lean_toward(object trader, object venue, object rnd, object asset, 
     if fabs(gap_bps) < threshold_bps:
         return None
     cdef int side = _BUY if gap_bps > 0 else _SELL
-    if side * _position_usd(trader, venue, book, asset) >= max_position_usd:
+    if side * position_usd(trader, venue, book, asset) >= max_position_usd:
         return None
     cdef double scale = ieee_div(fabs(gap_bps), threshold_bps)
     if not scale < 3.0:  # min(3.0, scale), as the builtin picks
@@ -277,7 +271,7 @@ def basis_act(self):
         share = -1.0
     cdef NativeLimitOrderBook book = <NativeLimitOrderBook?>venue.books[asset]
     cdef double target = -<double>self.max_position_usd * share
-    cdef double gap = target - _position_usd(self, venue, book, asset)
+    cdef double gap = target - position_usd(self, venue, book, asset)
     cdef double size_usd = self.size_usd
     if fabs(gap) < 0.5 * size_usd:
         return

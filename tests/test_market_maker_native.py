@@ -50,7 +50,7 @@ STATE = ("centre", "tape_read", "stress_now", "quotes", "quoted_at", "refilled_a
        flow=st.lists(st.tuples(st.integers(0, 1), st.sampled_from([BUY, SELL]), st.integers(0, 30),
                                st.floats(-0.01, 0.01), st.none() | st.integers(-3, 3)), min_size=1, max_size=40))
 def test_compiled_step_is_the_python_one(seed, params, flow):
-    differences, _clamped = run_side_by_side(seed, params, flow)
+    differences, _clamped, _markets = run_side_by_side(seed, params, flow)
     assert differences == []
 
 
@@ -65,15 +65,40 @@ def test_refills_clamped_to_the_touch_are_the_same_compiled():
     quiet = (0, BUY, 0, 0.0, None)
     flow = [(0, SELL, 10, 0.0, None), (0, SELL, 2, 0.0, 2), quiet, quiet,
             (0, BUY, 10, 0.0, None), (0, BUY, 2, 0.0, 3), quiet, quiet] * 2
-    differences, clamped = run_side_by_side(7, [params], flow)
+    differences, clamped, _markets = run_side_by_side(7, [params], flow)
     assert differences == []
     assert clamped[BUY] > 0 and clamped[SELL] > 0
 
 
-def run_side_by_side(seed: int, params: list[dict], flow: list[tuple]) -> tuple[list, dict[int, int]]:
+@pytest.mark.parametrize("size_usd, max_inventory_usd, sweeps, refills, refused", [
+    (300.0, 1e9, (BUY, SELL), 4, None),  # each sweep takes two levels, and both come back
+    (1e5, 1e9, (BUY, SELL), None, "insufficient_margin"),  # some do not: the margin the fills used is not free
+    (1e5, 500.0, (BUY,), 0, None),  # the side the taker hit is past the inventory cap: its levels stay away
+])
+def test_refills_of_levels_deep_in_the_ladder_are_the_same_compiled(size_usd, max_inventory_usd, sweeps, refills,
+                                                                     refused):
+    """A taker sweeps two and a half levels of a coarse ladder and the refills come due: the levels put back
+    away from the touch (their prices from the centre, not clamped), refused ones, and a capped side."""
+    params = {"assets": [0], "size_usd": size_usd, "levels": 4, "first_bps": 15.0, "spacing_bps": 25.0,
+              "size_growth": 1.0, "skew_bps": 0.0, "max_inventory_usd": max_inventory_usd, "requote_every": 1e9,
+              "requote_bps": 1e9, "refill_every": 2.0, "mid_weight": 1.0}
+    quiet, lots = (0, BUY, 0, 0.0, None), int(size_usd / 70.0 * 2.5)  # 100 a lot of 0.7: 2.5 levels
+    flow = [quiet] + [step for side in sweeps for step in [(0, side, lots, 0.0, None), quiet, quiet]]
+    differences, clamped, markets = run_side_by_side(3, [params], flow)
+    assert differences == []
+    assert clamped == {BUY: 0, SELL: 0}
+    venue = markets[1].venue
+    if refused is None:
+        assert venue.rejections == {}
+        assert venue.orders_received == 8 + refills + len(sweeps)  # the ladder, the refills and the sweeps
+    else:
+        assert venue.rejections[refused] > 0
+
+
+def run_side_by_side(seed: int, params: list[dict], flow: list[tuple]) -> tuple[list, dict[int, int], list]:
     """Drive the same makers through `maker_act` and `MarketMaker.act` in two markets, comparing after every
-    step. Returns the differences found (step, what differs), and how many refill prices the touch clamped
-    on each side (counted on the Python side)."""
+    step. Returns the differences found (step, what differs), how many refill prices the touch clamped
+    on each side (counted on the Python side), and the two markets (compiled, Python)."""
     clamped = {BUY: 0, SELL: 0}
     differences = []
     original = MarketMaker.refill
@@ -112,7 +137,7 @@ def run_side_by_side(seed: int, params: list[dict], flow: list[tuple]) -> tuple[
         for k, (compiled, python) in enumerate(zip(*makers)):
             if [getattr(compiled, key) for key in STATE] != [getattr(python, key) for key in STATE]:
                 differences.append((step, f"maker {k}"))
-    return differences, clamped
+    return differences, clamped, markets
 
 
 def test_only_a_plain_market_maker_on_the_compiled_kernels_binds_it():
@@ -155,3 +180,32 @@ def test_the_compiled_loop_follows_what_is_done_to_a_maker():
     assert not makers[0].compiled.live
     with pytest.raises(AttributeError):
         market_maker_native.act_all(makers, states)
+
+
+@pytest.mark.parametrize("name, requote_bps", [("reference_mid", 1e9), ("refill", 1e9), ("requote", 0.1),
+                                               ("stress", 0.1), ("position_usd", 0.1)])
+def test_a_maker_given_its_own_method_steps_through_it(name, requote_bps):
+    """The compiled step does the work of some of the maker's methods: a maker that has one of its own steps
+    through the class's Python ``act``, which calls it; without it again, the compiled step does the work.
+    (Each sweep moves the mid: with a small ``requote_bps`` the maker requotes, else it refills.)"""
+    m = Market(5)
+    mm = MarketMaker(m, 1, [0], 1_000.0, 2, 1.0, 5.0, 1.0, 0.0, 1e9, 1e9, requote_bps, refill_every=1.0)
+    market_maker_native.act_all([mm], [mm.compiled])  # the first ladder
+    calls = []
+    original = getattr(mm, name)
+
+    def own(*args):
+        calls.append(args)
+        return original(*args)
+
+    setattr(mm, name, own)
+    m.venue.market(3, 0, BUY, 28)  # the asks go: the mid moves, and refills come due
+    m.now = 2.0
+    market_maker_native.act_all([mm], [mm.compiled])
+    assert calls and mm.compiled.live
+    delattr(mm, name)
+    before = len(calls)
+    m.venue.market(3, 0, BUY, 28)
+    m.now = 4.0
+    market_maker_native.act_all([mm], [mm.compiled])
+    assert len(calls) == before and mm.compiled.live

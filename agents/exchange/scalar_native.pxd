@@ -19,3 +19,9 @@ cdef inline double mid_price(object venue, NativeLimitOrderBook book, object ass
     if not book._mid(&mid):
         mid = venue.last_price(asset)
     return mid
+
+
+cdef inline double position_usd(object trader, object venue, NativeLimitOrderBook book, object asset) except? -1.0:
+    """`Trader.position_usd`: ``position × lot × mid``, from the left, as numpy multiplies."""
+    ledger = venue.ledger
+    return <double>ledger.position[trader.account, asset] * <double>ledger.lot[asset] * mid_price(venue, book, asset)
