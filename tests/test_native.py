@@ -55,7 +55,7 @@ def test_a_kernel_is_stale_when_any_declaration_it_is_built_from_changes() -> No
     book = {exchange + "book_native.pxd", exchange + "match_native.pxd"} | containers
     assert names("agents.exchange.venue_native") == {exchange + f for f in (
         "venue_native.pyx", "accounts_native.pxd", "funding_native.pxd", "margin_native.pxd",
-        "registry_native.pxd", "scalar_native.pxd")} | book
+        "registry_native.pxd", "scalar_native.pxd", "triggers_native.pxd", "venue_parts_native.pxd")} | book
     assert names("agents.exchange.accounts_native") == {exchange + f for f in ("accounts_native.pyx",
                                                                                "accounts_native.pxd")}
     assert names("agents.exchange.registry_native") == {exchange + "registry_native.pyx",

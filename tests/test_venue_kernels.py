@@ -245,3 +245,28 @@ def test_odd_orders_go_alike_on_both(calls) -> None:
         assert venue_state(venues[0]) == venue_state(venues[1])
     for name in COLUMNS:
         np.testing.assert_array_equal(getattr(venues[0].ledger, name), getattr(venues[1].ledger, name), strict=True)
+
+
+@pytest.mark.skipif(not BUILT, reason="compiled kernels not built")
+@pytest.mark.parametrize("python_watch", [False, True])
+def test_a_tier_table_or_watch_replaced_after_the_venue_is_built_is_the_one_used(python_watch) -> None:
+    """The compiled venue reads each asset's tier table as C arrays, and its watch through C: a table
+    replaced later is read again (a tighter one rejects where the first did not, and positions are watched
+    at its liquidation prices), and a watch of another kind is called through Python, on both venues alike."""
+    from agents.exchange.triggers import LiquidationWatch
+
+    tight = TierTable.from_rows([(500, 0.02, 10), (float("inf"), 0.05, 4)])
+    venues = make_venue("python"), make_venue("native")
+    outcomes = []
+    for v in venues:
+        v.post_quotes(MAKER, 0, [(BUY, 995, 50), (SELL, 1005, 50)])
+        v.market(1, 0, BUY, 3)  # watched under the first table
+        v.tiers[0] = tight
+        if python_watch:
+            v.watch[0] = LiquidationWatch(N_TRADERS + 1)
+        outcomes.append([v.limit(1, 0, BUY, 990, 2),  # 20x is over the tight table's 10x
+                         v.market(2, 0, SELL, 3), v.market(3, 0, BUY, 2)])  # watched under the tight one
+    assert outcomes[0] == outcomes[1]
+    assert venues[0].rejections["leverage_above_tier_max"] == 2  # accounts 1 (20x) and 2 (50x)
+    assert venue_state(venues[0]) == venue_state(venues[1])
+    assert venues[1].watch[0].live() == venues[0].watch[0].live() != []

@@ -10,9 +10,10 @@ The compiled kernels are Cython modules beside their pure-Python originals (in
 * ``registry_native``: `NativeOrderRegistry`, the venue's record of resting orders (`agents.exchange.registry`);
 * ``venue_native``: the venue's per-order methods (margin checks, booking, settlement), which a
   venue on these kernels binds over its own (`agents.exchange.venue.OrderBookAgent`), reading
-  the venue's fixed parts through one typed `VenueParts`; its margin maths are inline functions
-  in ``margin_native.pxd`` (`agents.exchange.margin`) and its mark price update in ``funding_native.pxd``
-  (`agents.exchange.funding.MarkPrice.update`);
+  the venue's fixed parts through one typed `VenueParts` (``venue_parts_native``, with each asset's
+  tier table as C arrays) and calling its liquidation watches through ``triggers_native.pxd``; its
+  margin maths are inline functions in ``margin_native.pxd`` (`agents.exchange.margin`) and its mark
+  price update in ``funding_native.pxd`` (`agents.exchange.funding.MarkPrice.update`);
 * ``agents.ladder_native``: a market maker's ladder (`agents.market_maker.build_ladder`);
 * ``agents.market_maker_native``: a market maker's step (`agents.market_maker.MarketMaker.act`, with its
   ``requote``) and the model's loop over its makers (`agents.market_maker.act_all`);
@@ -48,8 +49,9 @@ ENV_VAR = "SQUEEZE_NATIVE"
 KINDS = ("auto", "native", "python")
 # setup.py builds every *_native.pyx under agents/ and model/; a test checks that these are the same modules.
 MODULES = ("agents.exchange.book_native", "agents.exchange.match_native", "agents.exchange.accounts_native",
-           "agents.exchange.triggers_native", "agents.exchange.registry_native", "agents.exchange.venue_native", "agents.ladder_native",
-           "agents.market_maker_native", "agents.traders_native", "model.sentiment_native")
+           "agents.exchange.triggers_native", "agents.exchange.registry_native", "agents.exchange.venue_parts_native",
+           "agents.exchange.venue_native", "agents.ladder_native", "agents.market_maker_native",
+           "agents.traders_native", "model.sentiment_native")
 _ROOT = Path(__file__).resolve().parents[2]
 _CIMPORT = re.compile(r"^from ((?:agents|model)\.[\w.]+) cimport", re.M)
 _EXTERN = re.compile(r'^cdef extern from "(\w+\.h)"', re.M)  # project headers, beside the .pxd naming them
@@ -124,6 +126,7 @@ LedgerKernel = _native("agents.exchange.accounts_native", "LedgerKernel")
 NativeLiquidationWatch = _native("agents.exchange.triggers_native", "NativeLiquidationWatch")
 NativeOrderRegistry = _native("agents.exchange.registry_native", "NativeOrderRegistry")
 venue_methods = _native("agents.exchange.venue_native")  # compiled methods, named in its METHODS
+VenueParts = _native("agents.exchange.venue_parts_native", "VenueParts")  # what they read, typed
 ladder_native = _native("agents.ladder_native")
 market_maker_native = _native("agents.market_maker_native")
 traders_native = _native("agents.traders_native")

@@ -13,29 +13,6 @@ against a plain reference.
 """
 
 from libc.math cimport isfinite
-from libcpp.vector cimport vector
-
-ctypedef long long i64
-
-cdef extern from * nogil:
-    """
-    #include <algorithm>
-    #include <vector>
-    struct TriggerEntry { double key; long long seq; long long ident; long long version; };
-    // A min-heap on (key, seq) through the standard max-heap algorithms.
-    static inline bool later_first(const TriggerEntry& a, const TriggerEntry& b) {
-        return a.key > b.key || (a.key == b.key && a.seq > b.seq);
-    }
-    static inline void heap_push(std::vector<TriggerEntry>& h) { std::push_heap(h.begin(), h.end(), later_first); }
-    static inline void heap_pop(std::vector<TriggerEntry>& h) { std::pop_heap(h.begin(), h.end(), later_first); h.pop_back(); }
-    static inline void heap_make(std::vector<TriggerEntry>& h) { std::make_heap(h.begin(), h.end(), later_first); }
-    """
-    cdef cppclass TriggerEntry:
-        double key
-        i64 seq, ident, version
-    void heap_push(vector[TriggerEntry]& h)
-    void heap_pop(vector[TriggerEntry]& h)
-    void heap_make(vector[TriggerEntry]& h)
 
 DEF UP = 1
 DEF DOWN = -1
@@ -48,11 +25,6 @@ cdef class NativeLiquidationWatch:
         n_accounts: accounts are ``0 .. n_accounts - 1``.
         compact_min: heaps smaller than this are never compacted.
     """
-
-    cdef vector[TriggerEntry] _up, _down
-    cdef i64 _seq_up, _seq_down
-    cdef Py_ssize_t _compact_up, _compact_down, _compact_min
-    cdef vector[i64] _version
 
     def __init__(self, n_accounts: int, compact_min: int = 1024) -> None:
         self._version.assign(<Py_ssize_t>n_accounts, 0)
@@ -77,7 +49,7 @@ cdef class NativeLiquidationWatch:
                 out.append((DOWN, -e.key, e.ident))
         return sorted(out)
 
-    cdef inline i64 _account(self, account) except -1:
+    cdef i64 _account(self, account) except -1:
         """An account's index, negative ones counting from the end (as the Python watch's list does)."""
         cdef i64 a = account, n = self._version.size()
         if a < 0:
@@ -89,10 +61,16 @@ cdef class NativeLiquidationWatch:
     def watch(self, account, position, double liq_price) -> None:
         """(Re)register an account's position; a flat position just invalidates."""
         cdef i64 a = self._account(account)
+        self._watch(a, 0 if position == 0 else (1 if position > 0 else -1), liq_price)
+
+    cdef int _watch(self, i64 a, i64 position, double liq_price) except -1:
+        """`watch` for an account index in range and a position (only its sign counts), without a Python call."""
         cdef TriggerEntry e
+        if not 0 <= a < <i64>self._version.size():
+            raise IndexError("list index out of range")
         self._version[a] += 1
         if position == 0 or not isfinite(liq_price):
-            return
+            return 0
         e.ident, e.version = a, self._version[a]
         if position > 0:  # a long: liquidated when the mark falls to it
             e.key, e.seq = -liq_price, self._seq_down
@@ -106,6 +84,7 @@ cdef class NativeLiquidationWatch:
             self._up.push_back(e)
             heap_push(self._up)
             self._compact_up = self._compact(self._up, self._compact_up)
+        return 0
 
     cdef Py_ssize_t _compact(self, vector[TriggerEntry]& heap, Py_ssize_t at):
         """Drop stale entries once the heap has reached ``at``; the next threshold."""
@@ -127,6 +106,10 @@ cdef class NativeLiquidationWatch:
                 return True
             heap_pop(heap)
         return False
+
+    cdef bint _any_due(self, double price) except -1:
+        """Whether `next_due` would find an entry (it drops the same stale ones), without a Python call."""
+        return self._top_due(self._up, price) or self._top_due(self._down, -price)
 
     def next_due(self, double price):
         """``(trigger price, direction)`` of the nearest due entry (upward first), without removing it."""

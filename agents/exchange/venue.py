@@ -29,7 +29,8 @@ import numpy as np
 
 from agents.exchange.accounts import Ledger
 from agents.exchange.book import BUY, SELL, Match, OrderError
-from agents.exchange.native import LedgerKernel, book_class, kernel_kind, registry_class, venue_methods, watch_class
+from agents.exchange.native import (LedgerKernel, VenueParts, book_class, kernel_kind, registry_class, venue_methods,
+                                    watch_class)
 from agents.exchange.funding import FundingClock, MarkPrice
 from agents.exchange.liquidation import LiquidationEngine
 from agents.exchange.cascades import (ADL, CAUSES, FORCED, LIQUIDATION, SHOCK, STOP, TAKEOVER, TRADER,  # noqa: F401
@@ -148,7 +149,7 @@ class OrderBookAgent(TriggerResolution, Agent):
         self.registries = [registry_class(self.kernels)() for _ in assets]  # resting orders by id and account
         self._resolving = False
         if self.kernels == "native":  # the compiled per-order methods replace the ones below, which stay the reference
-            self._parts = venue_methods.VenueParts(self)  # the parts they read, typed (last: it reads them all)
+            self._parts = VenueParts(self)  # the parts they read, typed (last: it reads them all)
             self._counts = self._parts  # which keeps the counters too
             for name in venue_methods.METHODS:
                 setattr(self, name, MethodType(getattr(venue_methods, name), self))

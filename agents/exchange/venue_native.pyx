@@ -13,13 +13,16 @@ orders (``limit``, ``market``), the margin check of an order
 liquidation-watch upkeep after a position changes (``_after_position_change``,
 with the liquidation price of `agents.exchange.margin.liquidation_price_one`).
 
-They work on the venue's own state (its order registries, its ledger
-through the compiled `LedgerKernel`, its books through the C methods of
-`NativeLimitOrderBook` declared in ``book_native.pxd``, its watches), so
-everything else in the venue is unchanged, and they do the same double-precision
-operations in the same order as the Python methods, which stay the reference:
-a venue with them gives bit-identical results (tests/test_native.py and
-tests/test_venue_kernels.py). Orders whose numbers are not plain ints in range
+They work on the venue's own state, read through its `VenueParts`
+(``venue_parts_native``): its order registries, its ledger through the
+compiled `LedgerKernel`, its books through the C methods of
+`NativeLimitOrderBook` declared in ``book_native.pxd``, its tier tables as C
+arrays, its watches through the C methods of `NativeLiquidationWatch`
+declared in ``triggers_native.pxd`` (a watch of another kind through its
+Python methods). So everything else in the venue is unchanged, and they do
+the same double-precision operations in the same order as the Python methods,
+which stay the reference: a venue with them gives bit-identical results
+(tests/test_native.py and tests/test_venue_kernels.py). Orders whose numbers are not plain ints in range
 (an account or asset the venue has, a tick and lots below 2**62) take the
 Python methods, which validate them and raise what they raise.
 """
@@ -32,6 +35,8 @@ from libc.math cimport fabs, floor, isfinite
 from agents.exchange.accounts_native cimport LedgerKernel
 from agents.exchange.funding_native cimport mark_update
 from agents.exchange.margin_native cimport liquidation_price, max_leverage
+from agents.exchange.triggers_native cimport NativeLiquidationWatch
+from agents.exchange.venue_parts_native cimport VenueParts
 from agents.exchange.match_native cimport NativeMatch
 from agents.exchange.book_native cimport TIF_GTC, TIF_IOC, TIF_POST, NativeLimitOrderBook, plain_order
 from agents.exchange.registry_native cimport Entry, NativeOrderRegistry
@@ -52,42 +57,6 @@ METHODS = ("_reserve", "_register", "_release", "_after_position_change", "post_
            "_settle", "limit", "market", "resolve", "begin_step")
 
 
-@cython.final
-cdef class VenueParts:
-    """The parts of a venue the methods below read and that are fixed once it is built, typed.
-
-    A method reads the venue's ``_parts`` once, where it read one or two Python
-    attributes per part (the books, the registries, the ledger, the fees...).
-    The lists and objects are the venue's own, so changes inside them show; the
-    venue never rebinds them. It also keeps the venue's counters (`VenueCounters`:
-    the venue's attributes of those names read and write these).
-    """
-
-    cdef readonly list books, registries, tiers, stops, watch, last_tick
-    cdef readonly object ledger, mark, rejections
-    cdef readonly i64 fund
-    cdef readonly double maker_fee, taker_fee, market_band
-    cdef public i64 orders_received, cancels_received
-    cdef public double fees_collected
-    cdef double[::1] mark_value, mark_ema, mark_index, mark_basis  # the mark's arrays, updated in place
-    cdef double[::1] mids  # begin_step's scratch: each asset's mid
-    cdef list stop_heaps  # per asset, the heap lists of its stops (upward, downward): `TriggerHeap._heap`
-
-    def __init__(self, venue) -> None:
-        mark = venue.mark
-        self.mark_value, self.mark_ema, self.mark_index, self.mark_basis = mark.value, mark.ema, mark.index, mark.basis
-        self.mids, self.stop_heaps = np.empty(len(venue.books)), [(s.up._heap, s.down._heap) for s in venue.stops]
-        counts = venue._counts
-        self.orders_received, self.cancels_received = counts.orders_received, counts.cancels_received
-        self.fees_collected = counts.fees_collected
-        self.books, self.registries, self.tiers = venue.books, venue.registries, venue.tiers
-        self.stops, self.watch, self.last_tick = venue.stops, venue.watch, venue.last_tick
-        self.ledger, self.mark, self.rejections = venue.ledger, venue.mark, venue.rejections
-        self.fund = venue.fund
-        self.maker_fee, self.taker_fee = venue.maker_fee, venue.taker_fee
-        self.market_band = venue.rules.market_band
-
-
 cdef inline VenueParts _parts(object venue):
     return <VenueParts?>venue._parts
 
@@ -106,7 +75,7 @@ cdef bint _c_reserve(VenueParts p, LedgerKernel k, NativeLimitOrderBook book, i6
     cdef double notional, per_lot
     if account != p.fund:
         notional = <double>(apos + opening) * lot * price
-        if lev > max_leverage(p.tiers[asset], notional) + 1e-12:
+        if lev > max_leverage(p.tiers_of(asset), notional) + 1e-12:
             p.rejections["leverage_above_tier_max"] += 1
             return False
     # The leverage is a numpy float64 in the Python method, so a zero one gives inf there too.
@@ -152,8 +121,12 @@ cdef int _c_after_position_change(object self, VenueParts p, LedgerKernel k, i64
     if account == p.fund:
         return 0
     cdef double lp = liquidation_price(<double>pos * k.lot[asset], k.entry[account, asset], k.margin[account, asset],
-                                       p.tiers[asset])
-    p.watch[asset].watch(account, pos, lp)
+                                       p.tiers_of(asset))
+    watch = p.watch[asset]
+    if type(watch) is NativeLiquidationWatch:
+        (<NativeLiquidationWatch>watch)._watch(account, pos, lp)
+    else:
+        watch.watch(account, pos, lp)
     return 0
 
 
@@ -434,7 +407,10 @@ cdef int _c_resolve(object self, VenueParts p, Py_ssize_t a, object asset) excep
     # The mark's method is read each time: it may be changed after the venue is built.
     mark = mark_update(p.mark.method, &p.mark_value[a], &p.mark_ema[a], &p.mark_index[a], &p.mark_basis[a], last, mid)
     up, down = <tuple>p.stop_heaps[a]
-    if _maybe_due(up, last) or _maybe_due(down, -last) or p.watch[a].next_due(mark) is not None:
+    watch = p.watch[a]
+    if _maybe_due(up, last) or _maybe_due(down, -last) or (
+            (<NativeLiquidationWatch>watch)._any_due(mark) if type(watch) is NativeLiquidationWatch
+            else watch.next_due(mark) is not None):
         type(self).resolve(self, asset)
     return 0
 
