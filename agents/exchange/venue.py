@@ -151,8 +151,8 @@ class OrderBookAgent(TriggerResolution, Agent):
         if self.kernels == "native":  # the compiled per-order methods replace the ones below, which stay the reference
             self._parts = VenueParts(self)  # the parts they read, typed (last: it reads them all)
             self._counts = self._parts  # which keeps the counters too
-            for name in venue_methods.METHODS:
-                setattr(self, name, MethodType(getattr(venue_methods, name), self))
+            for name in venue_methods.METHODS:  # bound to the parts, which know the venue (`VenueParts.venue`)
+                setattr(self, name, MethodType(getattr(venue_methods, name), self._parts))
         if rules.insurance_fund:
             self.deposit(self.fund, rules.insurance_fund)
 

@@ -57,10 +57,6 @@ METHODS = ("_reserve", "_register", "_release", "_after_position_change", "post_
            "_settle", "limit", "market", "resolve", "begin_step")
 
 
-cdef inline VenueParts _parts(object venue):
-    return <VenueParts?>venue._parts
-
-
 cdef bint _c_reserve(VenueParts p, LedgerKernel k, NativeLimitOrderBook book, i64 account, Py_ssize_t asset, int side,
                      i64 lots, i64 tick, double* per_lot_out) except -1:
     """`OrderBookAgent._reserve`: whether the order is covered (its collateral per lot in ``per_lot_out``)."""
@@ -196,42 +192,37 @@ cdef bint _plain(LedgerKernel k, object account, object asset, object side, obje
             and _int_in(tick, -_BIG, _BIG) and _int_in(lots, -_BIG, _BIG))
 
 
-# The methods, with the venue as ``self``.
+# The methods, bound to the venue's `VenueParts` (``p``: the venue is ``p.venue``).
 
-def _reserve(self, account, asset, side, lots, tick):
+def _reserve(VenueParts p, account, asset, side, lots, tick):
     """Collateral per lot to reserve for an order, or None (with a recorded reason)."""
-    cdef VenueParts p = _parts(self)
     cdef LedgerKernel k = _kernel(p)
     if not _plain(k, account, asset, side, tick, lots):
-        return type(self)._reserve(self, account, asset, side, lots, tick)
+        return type(p.venue)._reserve(p.venue, account, asset, side, lots, tick)
     cdef double per_lot
     return per_lot if _c_reserve(p, k, _book(p, asset), account, asset, side, lots, tick, &per_lot) else None
 
 
-def _register(self, asset, account, order_id, per_lot, lots, reduce_only):
+def _register(VenueParts p, asset, account, order_id, per_lot, lots, reduce_only):
     """Book a resting order to its account and reserve its collateral."""
-    cdef VenueParts p = _parts(self)
     _c_register(p, _kernel(p), asset, account, order_id, per_lot, lots, reduce_only)
 
 
-def _release(self, asset, order_id, lots, gone):
-    cdef VenueParts p = _parts(self)
+def _release(VenueParts p, asset, order_id, lots, gone):
     _c_release(p, _kernel(p), asset, order_id, lots, gone)
 
 
-def _after_position_change(self, account, asset):
-    cdef VenueParts p = _parts(self)
-    _c_after_position_change(self, p, _kernel(p), account, asset)
+def _after_position_change(VenueParts p, account, asset):
+    _c_after_position_change(p.venue, p, _kernel(p), account, asset)
 
 
-def post_quotes(self, account, asset, quotes):
+def post_quotes(VenueParts p, account, asset, quotes):
     """Place post-only limit orders ``(side, tick, lots)``, in order; the resting id of each, or None."""
-    cdef VenueParts p = _parts(self)
     cdef LedgerKernel k = _kernel(p)
     quotes = list(quotes)
     for side, tick, lots in quotes:
         if not _plain(k, account, asset, side, tick, lots):
-            return type(self).post_quotes(self, account, asset, quotes)
+            return type(p.venue).post_quotes(p.venue, account, asset, quotes)
     cdef Py_ssize_t a = asset
     cdef i64 acct = account
     cdef double per_lot
@@ -261,9 +252,8 @@ def post_quotes(self, account, asset, quotes):
     return ids
 
 
-def cancel(self, asset, order_id):
+def cancel(VenueParts p, asset, order_id):
     """Cancel a resting order; returns its remaining lots, or 0 if it is already gone."""
-    cdef VenueParts p = _parts(self)
     p.cancels_received += 1
     cdef NativeLimitOrderBook book = _book(p, asset)
     cdef i64 oid
@@ -274,9 +264,8 @@ def cancel(self, asset, order_id):
     return lots
 
 
-def cancel_many(self, asset, order_ids):
+def cancel_many(VenueParts p, asset, order_ids):
     """Cancel several resting orders (each as `cancel`; ids already gone are skipped)."""
-    cdef VenueParts p = _parts(self)
     cdef LedgerKernel k = _kernel(p)
     cdef Py_ssize_t a = asset
     cdef NativeLimitOrderBook book = _book(p, a)
@@ -290,19 +279,17 @@ def cancel_many(self, asset, order_ids):
         p.cancels_received += received
 
 
-def _settle(self, asset, taker, side, m, cause):
+def _settle(VenueParts p, asset, taker, side, m, cause):
     if not isinstance(m, NativeMatch):  # a `Match` from elsewhere: the Python method reads it
-        return type(self)._settle(self, asset, taker, side, m, cause)
-    cdef VenueParts p = _parts(self)
-    _c_settle(self, p, _kernel(p), _book(p, asset), asset, taker, side, m, cause)
+        return type(p.venue)._settle(p.venue, asset, taker, side, m, cause)
+    _c_settle(p.venue, p, _kernel(p), _book(p, asset), asset, taker, side, m, cause)
 
 
-def limit(self, account, asset, side, tick, lots, tif="GTC", reduce_only=False, cause=_TRADER):
+def limit(VenueParts p, account, asset, side, tick, lots, tif="GTC", reduce_only=False, cause=_TRADER):
     """Place a limit order; returns the resting order id, or None (filled, IOC, rejected)."""
-    cdef VenueParts p = _parts(self)
     cdef LedgerKernel k = _kernel(p)
     if not _plain(k, account, asset, side, tick, lots):
-        return type(self).limit(self, account, asset, side, tick, lots, tif, reduce_only, cause)
+        return type(p.venue).limit(p.venue, account, asset, side, tick, lots, tif, reduce_only, cause)
     cdef Py_ssize_t a = asset
     cdef i64 acct = account, q = lots
     cdef double per_lot
@@ -328,18 +315,17 @@ def limit(self, account, asset, side, tick, lots, tif="GTC", reduce_only=False, 
     oid = m.order_id
     if oid is not None:
         _c_register(p, k, a, acct, oid, per_lot, q - m.filled, reduce_only)
-    _c_settle(self, p, k, book, a, acct, side, m, cause)
+    _c_settle(p.venue, p, k, book, a, acct, side, m, cause)
     if m.fills:
-        _c_resolve(self, p, a, asset)
+        _c_resolve(p.venue, p, a, asset)
     return oid
 
 
-def market(self, account, asset, side, lots, cause=_TRADER, reduce_only=False):
+def market(VenueParts p, account, asset, side, lots, cause=_TRADER, reduce_only=False):
     """Send a market order; returns the lots filled (the rest is cancelled)."""
-    cdef VenueParts p = _parts(self)
     cdef LedgerKernel k = _kernel(p)
     if not _plain(k, account, asset, side, 0, lots):
-        return type(self).market(self, account, asset, side, lots, cause, reduce_only)
+        return type(p.venue).market(p.venue, account, asset, side, lots, cause, reduce_only)
     cdef Py_ssize_t a = asset
     cdef i64 acct = account, q = lots, guard, band_tick = 0  # 0: the band is out of the C range
     cdef int sd = side
@@ -374,9 +360,9 @@ def market(self, account, asset, side, lots, cause=_TRADER, reduce_only=False):
         m = book._submit(acct, sd, band_tick, q, TIF_IOC)
     else:
         m = <NativeMatch?>book.submit_limit(account, side, band, q, "IOC")
-    _c_settle(self, p, k, book, a, acct, sd, m, cause)
+    _c_settle(p.venue, p, k, book, a, acct, sd, m, cause)
     if m.fills:
-        _c_resolve(self, p, a, asset)
+        _c_resolve(p.venue, p, a, asset)
     return m.filled
 
 
@@ -415,9 +401,9 @@ cdef int _c_resolve(object self, VenueParts p, Py_ssize_t a, object asset) excep
     return 0
 
 
-def resolve(self, asset):
+def resolve(VenueParts p, asset):
     """Fire due stops and liquidations on one asset until nothing more is due."""
-    _c_resolve(self, _parts(self), asset, asset)
+    _c_resolve(p.venue, p, asset, asset)
 
 
 @cython.cdivision(True)
@@ -426,13 +412,12 @@ cdef inline double _premium(double mid, double index) noexcept:
     return (mid - index) / index
 
 
-def begin_step(self, now, index):
+def begin_step(VenueParts p, now, index):
     """Move the mark, sample the premium against the index, pay funding if due, fire due triggers."""
-    cdef VenueParts p = _parts(self)
     cdef list books = p.books
     cdef Py_ssize_t a, n = len(books)
     if not (type(index) is np.ndarray and index.dtype == np.float64 and index.ndim == 1 and index.shape[0] == n):
-        return type(self).begin_step(self, now, index)
+        return type(p.venue).begin_step(p.venue, now, index)
     cdef double t = now
     cdef NativeLimitOrderBook book
     for a in range(n):  # `OrderBookAgent.set_time`
@@ -442,7 +427,7 @@ def begin_step(self, now, index):
         book = books[a]
         if not book._mid(&m[a]):  # `OrderBookAgent.mid_price`
             m[a] = _last_price(p, book, a)
-    mark, funding = p.mark, self.funding
+    mark, funding = p.mark, p.venue.funding
     cdef double[::1] ema = p.mark_ema, basis = p.mark_basis, mark_index = p.mark_index, premium = funding.premium_sum
     cdef const double[:] idx = index
     cdef double alpha = mark.alpha
@@ -458,6 +443,6 @@ def begin_step(self, now, index):
     funding.samples += 1
     rates = funding.due(now)
     if rates is not None:
-        self._pay_funding(rates)
+        p.venue._pay_funding(rates)
     for a in range(n):
-        _c_resolve(self, p, a, a)
+        _c_resolve(p.venue, p, a, a)

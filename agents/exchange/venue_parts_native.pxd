@@ -10,6 +10,7 @@ ctypedef long long i64
 
 @cython.final
 cdef class VenueParts:
+    cdef readonly object venue  # the venue whose parts these are (its compiled methods are bound to them)
     cdef readonly list books, registries, tiers, stops, watch, last_tick
     cdef readonly object ledger, mark, rejections
     cdef readonly i64 fund

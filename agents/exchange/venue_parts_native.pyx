@@ -2,8 +2,9 @@
 # cython: language_level=3, annotation_typing=False
 """`VenueParts`: the parts of a venue that its compiled methods (`agents.exchange.venue_native`) read, typed.
 
-A compiled method reads the venue's ``_parts`` once, where it read one or two
-Python attributes per part (the books, the registries, the ledger, the
+The venue binds its compiled methods to its `VenueParts` (their first
+argument), so a method reads its parts without a Python attribute lookup,
+where it read one or two per part (the books, the registries, the ledger, the
 fees...). The lists and objects are the venue's own, so changes inside them
 show; the venue never rebinds them. It also keeps the venue's counters
 (`VenueCounters`: the venue's attributes of those names read and write these),
@@ -20,6 +21,7 @@ cdef class VenueParts:
     """The parts of a venue its compiled methods read and that are fixed once it is built, typed."""
 
     def __init__(self, venue) -> None:
+        self.venue = venue
         mark = venue.mark
         self.mark_value, self.mark_ema, self.mark_index, self.mark_basis = mark.value, mark.ema, mark.index, mark.basis
         self.mids, self.stop_heaps = np.empty(len(venue.books)), [(s.up._heap, s.down._heap) for s in venue.stops]
