@@ -110,9 +110,11 @@ def test_kernel_side_totals_match_python_and_a_plain_count(rows: list) -> None:
                 led.side_totals(bad)
     for led in (Ledger(0, LOTS), Ledger(0, LOTS, kernel=LedgerKernel)):  # no accounts: nothing open
         assert led.side_totals(1) == (0, 0, 0, 0)
-    first = nat.grow(1)  # the kernel is rebound to the new columns
+    kernel = nat.kernel
+    first = nat.grow(1)  # the kernel (the same one: the compiled venue holds it) is rebound to the new columns
     nat.position[first, 0] = -5
     assert nat.side_totals(0)[1] == -sum(r[0] for r in rows if r[0] < 0) + 5
+    assert nat.kernel is kernel
 
 
 # Any double, with signed zeros, infinities and NaN well represented.

@@ -69,11 +69,18 @@ class Ledger:
         self._bind_kernel()
 
     def _bind_kernel(self) -> None:
-        """Bind the compiled `fill`, `available` and `side_totals` (if any) to the current columns."""
-        if self._kernel_class is not None:
+        """Bind the compiled `fill`, `available` and `side_totals` (if any) to the current columns.
+
+        A ledger keeps one kernel for its life (the compiled venue holds it): new columns are bound to it.
+        """
+        if self._kernel_class is None:
+            return
+        if self.kernel is None:
             self.kernel = self._kernel_class(self)
             for name in ("fill", "available", "side_totals"):
                 setattr(self, name, getattr(self.kernel, name))
+        else:
+            self.kernel.__init__(self)
 
     def side_totals(self, asset: int) -> tuple[int, int, int, int]:
         """``(long lots, short lots, longs, shorts)`` of one asset over every account (short lots >= 0)."""

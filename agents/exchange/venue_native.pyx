@@ -127,7 +127,7 @@ cdef int _c_after_position_change(object self, VenueParts p, LedgerKernel k, i64
 
 
 cdef inline LedgerKernel _kernel(VenueParts p):
-    return <LedgerKernel?>p.ledger.kernel
+    return p.kernel
 
 
 cdef inline NativeLimitOrderBook _book(VenueParts p, Py_ssize_t asset):

@@ -3,6 +3,7 @@
 cimport cython
 from libcpp.vector cimport vector
 
+from agents.exchange.accounts_native cimport LedgerKernel
 from agents.exchange.margin_native cimport TierRows
 
 ctypedef long long i64
@@ -13,6 +14,7 @@ cdef class VenueParts:
     cdef readonly object venue  # the venue whose parts these are (its compiled methods are bound to them)
     cdef readonly list books, registries, tiers, stops, watch, last_tick
     cdef readonly object ledger, mark, rejections
+    cdef readonly LedgerKernel kernel  # the ledger's (one for its life: `Ledger._bind_kernel`)
     cdef readonly i64 fund
     cdef readonly double maker_fee, taker_fee, market_band
     cdef public i64 orders_received, cancels_received

@@ -31,6 +31,7 @@ cdef class VenueParts:
         self.books, self.registries, self.tiers = venue.books, venue.registries, venue.tiers
         self.stops, self.watch, self.last_tick = venue.stops, venue.watch, venue.last_tick
         self.ledger, self.mark, self.rejections = venue.ledger, venue.mark, venue.rejections
+        self.kernel = venue.ledger.kernel
         self.fund = venue.fund
         self.maker_fee, self.taker_fee = venue.maker_fee, venue.taker_fee
         self.market_band = venue.rules.market_band
