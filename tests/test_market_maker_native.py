@@ -209,3 +209,23 @@ def test_a_maker_given_its_own_method_steps_through_it(name, requote_bps):
     m.now = 4.0
     market_maker_native.act_all([mm], [mm.compiled])
     assert len(calls) == before and mm.compiled.live
+
+
+def test_refill_ticks_round_as_python_floor_division_does():
+    """A sell level put back at exactly 100.4 on a 0.1 tick: Python's ``-(-100.4 // 0.1)`` is 1005 where C's
+    ``floor`` gives 1004; and a buy level far below the book goes to tick 1, not 0."""
+    params = dict(assets=[0], size_usd=300.0, levels=1, first_bps=1.0, spacing_bps=1.0, size_growth=1.0,
+                  skew_bps=0.0, max_inventory_usd=1e9, requote_every=1e9, requote_bps=1e9, refill_every=1.0,
+                  mid_weight=0.0)  # the centre stays where it is put: the refill's mid is exactly 100.0
+    markets = [Market(2) for _ in range(2)]
+    makers = [MarketMaker(m, 1, **params) for m in markets]
+    del makers[1].act  # the class's Python method
+    for m, mm in zip(markets, makers):
+        m.now = 5.0
+        mm.centre[0], mm.quoted_at[0], mm.refilled_at[0] = 100.0, (5.0, 100.0), 0.0
+        mm.quotes[0] = [[10**9, SELL, 40.0, 3], [10**9 + 1, BUY, -9_999.0, 3]]  # neither rests: both come back
+        (market_maker_native if mm is makers[0] else market_maker).act_all([mm], [mm.compiled])
+    assert markets[1].venue.books[0].resting(SELL) == [(1, 1, 1005, 3)]
+    assert markets[1].venue.books[0].resting(BUY) == [(2, 1, 1, 3)]
+    assert venue_state(markets[0].venue) == venue_state(markets[1].venue)
+    assert [getattr(makers[0], key) for key in STATE] == [getattr(makers[1], key) for key in STATE]

@@ -109,6 +109,19 @@ def test_flat_or_unpriced_positions_are_not_watched(watch_cls):
         watch.watch(3, 1, 90.0)
 
 
+@each_watch
+def test_a_watch_call_invalidates_before_it_looks_at_the_position(watch_cls):
+    """As the Python watch: the account's entry goes stale first, so a position that cannot be compared
+    still drops the old entry, and one without a price is never compared; -1 is the last account."""
+    watch = watch_cls(3)
+    watch.watch(1, 5, 90.0)
+    watch.watch(1, None, math.nan)  # no price: the position is never looked at
+    watch.watch(-1, 5, 90.0)
+    with pytest.raises(TypeError):
+        watch.watch(2, None, 95.0)
+    assert watch.live() == [] and watch.next_due(80.0) is None
+
+
 def test_stops_fire_nearest_first_after_cancels_and_compaction():
     stops = StopBook()
     ids = []

@@ -226,6 +226,9 @@ TestVenueKernelsAgreeMedianMark = VenueKernelsAgreeMedianMark.TestCase
     [("set_leverage", (1, 0, float("nan"))), ("limit", (1, 0, BUY, 990, 1))],
     # A Python `Match` (the compiled book makes `NativeMatch`es): the compiled `_settle` hands it back.
     [("_settle", (0, 1, BUY, Match([(2, MAKER, 1005, 2)], None, 2, []), 0))],
+    # An asset or an account counted from the end, as Python's lists count (the last asset; the fund).
+    [("transfer", (1, 2, -1, 1, 50.0, "adl"))], [("transfer", (1, 2, -2, 3, 100.0, "adl"))],
+    [("market", (1, 0, BUY, 2)), ("_after_position_change", (-1, 0)), ("_after_position_change", (1, -1))],
 ], ids=lambda calls: "+".join(op for op, _ in calls))
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy: a zero or NaN leverage divides to inf or NaN
 def test_odd_orders_go_alike_on_both(calls) -> None:

@@ -32,7 +32,8 @@ cdef class NativeLiquidationWatch:
     cdef vector[i64] _version
 
     cdef i64 _account(self, account) except -1
-    cdef int _watch(self, i64 a, i64 position, double liq_price) except -1
+    cdef int _watch(self, i64 account, i64 position, double liq_price) except -1
+    cdef int _push(self, i64 a, bint long_position, double liq_price) except -1
     cdef Py_ssize_t _compact(self, vector[TriggerEntry]& heap, Py_ssize_t at)
     cdef bint _top_due(self, vector[TriggerEntry]& heap, double bound)
     cdef bint _any_due(self, double price) except -1

@@ -61,18 +61,29 @@ cdef class NativeLiquidationWatch:
     def watch(self, account, position, double liq_price) -> None:
         """(Re)register an account's position; a flat position just invalidates."""
         cdef i64 a = self._account(account)
-        self._watch(a, 0 if position == 0 else (1 if position > 0 else -1), liq_price)
-
-    cdef int _watch(self, i64 a, i64 position, double liq_price) except -1:
-        """`watch` for an account index in range and a position (only its sign counts), without a Python call."""
-        cdef TriggerEntry e
-        if not 0 <= a < <i64>self._version.size():
-            raise IndexError("list index out of range")
         self._version[a] += 1
         if position == 0 or not isfinite(liq_price):
-            return 0
+            return
+        self._push(a, position > 0, liq_price)
+
+    cdef int _watch(self, i64 account, i64 position, double liq_price) except -1:
+        """`watch` for a C account index (negative ones counting from the end) and position, without a Python
+        call."""
+        cdef i64 a = account, n = self._version.size()
+        if a < 0:
+            a += n
+        if not 0 <= a < n:
+            raise IndexError("list index out of range")
+        self._version[a] += 1
+        if position != 0 and isfinite(liq_price):
+            self._push(a, position > 0, liq_price)
+        return 0
+
+    cdef int _push(self, i64 a, bint long_position, double liq_price) except -1:
+        """Add the account's live entry (its version already bumped) to the heap its side triggers on."""
+        cdef TriggerEntry e
         e.ident, e.version = a, self._version[a]
-        if position > 0:  # a long: liquidated when the mark falls to it
+        if long_position:  # a long: liquidated when the mark falls to it
             e.key, e.seq = -liq_price, self._seq_down
             self._seq_down += 1
             self._down.push_back(e)

@@ -40,7 +40,9 @@ cdef class VenueParts:
 
     cdef const TierRows* tiers_of(self, Py_ssize_t asset) except NULL:
         """The asset's tier table (``tiers[asset]``) as C arrays, read again if the table was replaced."""
-        table = self.tiers[asset]
+        table = self.tiers[asset]  # (a negative asset counts from the end, as in the list)
+        if asset < 0:
+            asset += len(self.tiers)
         if table is not self.tier_tables[asset]:
             if asset >= <Py_ssize_t>self.tier_rows.size():  # an asset's table appended since
                 self.tier_rows.resize(asset + 1)
