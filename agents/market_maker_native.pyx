@@ -7,7 +7,8 @@ from a `MakerState` and all of them share one read of the model (`MakerStep`).
 
 Every maker runs this every step on each of its assets, mostly to find that
 nothing is due; when a requote is due it runs `MarketMaker.requote` compiled
-(the same Python operations, without the interpreter), and when a refill is due
+(the same Python operations, without the interpreter, with its `MarketMaker.stress`
+and `Trader.position_usd` compiled too), and when a refill is due
 and a level of the ladder has been filled, `MarketMaker.refill` compiled (its
 ticks as `agents.ladder_native` computes a ladder's). It
 does the same double operations in the same order as the Python methods (the
@@ -71,6 +72,7 @@ cdef class MakerState:
     cdef object requote_every, requote_bps, refill_every, mid_weight, flow_impact_bps, index_weight
     cdef object max_inventory_usd
     cdef bint own_methods  # the maker has one of `_OWN_METHODS` as its own attribute
+    cdef double max_stress  # `agents.market_maker._MAX_STRESS` (read here: importing it at load would be circular)
 
     def __init__(self, maker) -> None:
         self.maker = maker
@@ -87,6 +89,8 @@ cdef class MakerState:
         self.mid_weight, self.flow_impact_bps, self.index_weight = m.mid_weight, m.flow_impact_bps, m.index_weight
         self.max_inventory_usd = m.max_inventory_usd
         self.own_methods = any(name in m.__dict__ for name in _OWN_METHODS)
+        from agents.market_maker import _MAX_STRESS
+        self.max_stress = _MAX_STRESS
 
 
 cdef double _reference_mid(MakerState s, MakerStep step, object asset) except? -1.0:
@@ -115,7 +119,7 @@ cdef double _reference_mid(MakerState s, MakerStep step, object asset) except? -
     return mid
 
 
-cdef int _requote(object self, object model, object venue, object asset, object mid) except -1:
+cdef int _requote(object self, object model, object venue, object asset, object mid, double max_stress) except -1:
     """`MarketMaker.requote`: the same Python operations, without the interpreter."""
     quotes = self.quotes
     venue.cancel_many(asset, [q[0] for q in quotes[asset]])
@@ -125,10 +129,10 @@ cdef int _requote(object self, object model, object venue, object asset, object 
     factor = model.liquidity_factor[asset]
     if factor <= 0:
         return 0
-    stress = self.stress_now[asset] = self.stress(asset, mid)
-    inventory = self.position_usd(asset)
-    skew = -self.skew_bps * max(-1.0, min(1.0, inventory / self.max_inventory_usd))
     book = venue.books[asset]
+    stress = self.stress_now[asset] = _stress(self, model, asset, mid, max_stress)
+    inventory = position_usd(self, venue, book, asset)
+    skew = -self.skew_bps * max(-1.0, min(1.0, inventory / self.max_inventory_usd))
     ladder, offsets = build_ladder(mid, skew, stress, self.size_usd * factor / stress, self.first_bps,
                                    self.spacing_bps, self.size_growth, self.levels, book.tick_size,
                                    venue.ledger.lot[asset], book.best_bid(), book.best_ask(), inventory,
@@ -137,6 +141,19 @@ cdef int _requote(object self, object model, object venue, object asset, object 
     quotes[asset] = [[oid, side, offset, lots] for oid, (side, _, lots), offset in zip(ids, ladder, offsets)
                      if oid is not None]
     return 0
+
+
+cdef double _stress(object self, object model, object asset, double mid, double max_stress) except? -1.0:
+    """`MarketMaker.stress`, capped at ``max_stress`` (the volatility term, when there is one, through the
+    Python method)."""
+    if <double>self.vol_exponent > 0:
+        return self.stress(asset, mid)
+    cdef double stress = 1.0, stress_bps = self.stress_bps, low, high, below, above
+    if stress_bps > 0:
+        low, high = model.recent_range(asset, self.stress_window)
+        below, above = fabs(mid / low - 1.0), fabs(high / mid - 1.0)
+        stress += (above if above > below else below) * 1e4 / stress_bps  # max(below, above), as the builtin
+    return max_stress if max_stress < stress else stress  # min(stress, _MAX_STRESS), as the builtin
 
 
 def maker_act(self):
@@ -157,7 +174,7 @@ cdef int _maker_act(MakerState s, MakerStep step) except -1:
         t0, mid0 = s.quoted_at[asset]
         mid = _reference_mid(s, step, asset)
         if now - t0 >= <double>s.requote_every or fabs(mid / mid0 - 1.0) * 1e4 >= <double>s.requote_bps:
-            _requote(s.maker, step.model, step.venue, asset, mid)
+            _requote(s.maker, step.model, step.venue, asset, mid, s.max_stress)
         elif <double>s.refill_every > 0 and now - <double>s.refilled_at[asset] >= <double>s.refill_every:
             s.refilled_at[asset] = step.now  # `MarketMaker.refill`
             # Its first look: with every level resting, nothing was filled.

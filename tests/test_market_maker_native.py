@@ -9,7 +9,7 @@ come due. After every step the venue and every maker's state must be the same.
 
 from __future__ import annotations
 
-from types import MethodType
+from types import MethodType, SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
@@ -227,5 +227,33 @@ def test_refill_ticks_round_as_python_floor_division_does():
         (market_maker_native if mm is makers[0] else market_maker).act_all([mm], [mm.compiled])
     assert markets[1].venue.books[0].resting(SELL) == [(1, 1, 1005, 3)]
     assert markets[1].venue.books[0].resting(BUY) == [(2, 1, 1, 3)]
+    assert venue_state(markets[0].venue) == venue_state(markets[1].venue)
+    assert [getattr(makers[0], key) for key in STATE] == [getattr(makers[1], key) for key in STATE]
+
+
+@pytest.mark.parametrize("vol_exponent, spot, capped", [(0.5, 1.0, False), (1.0, 1.0, False), (2.0, 1.0, True),
+                                                        (0.0, 1.02, True)])
+def test_a_stress_from_recent_volatility_is_the_same_compiled(vol_exponent, spot, capped):
+    """The recorded tape turns wild in its last records: the makers' stress takes the volatility term (up to
+    the threefold cap on the ratio and on the stress), and the compiled requote quotes as the Python one.
+    Without that term, a centre pulled 2% from the last price by the index stresses them to the cap too."""
+    import numpy as np
+
+    last = np.full((21, 2), 100.0)
+    last[1::2] = 100.1  # a calm tape ...
+    last[-3:, :] = [[104.0, 52.0], [99.0, 49.0], [105.0, 53.0]]  # ... that turns wild
+    params = dict(assets=[0, 1], size_usd=2_000.0, levels=3, first_bps=2.0, spacing_bps=5.0, size_growth=1.1,
+                  skew_bps=0.0, max_inventory_usd=1e9, requote_every=1e9, requote_bps=1e9, stress_bps=40.0,
+                  vol_exponent=vol_exponent, vol_horizon=180.0, vol_reference=1_200.0, index_weight=1.0)
+    markets = [Market(4) for _ in range(2)]
+    makers = [MarketMaker(m, 1, **params) for m in markets]
+    del makers[1].act  # the class's Python method
+    for m, mm in zip(markets, makers):
+        m.recorder = SimpleNamespace(n=len(last), data={"last": last})
+        m.fundamental *= spot
+        m.now = 1.0
+        (market_maker_native if mm is makers[0] else market_maker).act_all([mm], [mm.compiled])
+    for stress in makers[1].stress_now.values():
+        assert stress == 3.0 if capped else 1.5 < stress < 3.0
     assert venue_state(markets[0].venue) == venue_state(markets[1].venue)
     assert [getattr(makers[0], key) for key in STATE] == [getattr(makers[1], key) for key in STATE]
