@@ -22,9 +22,10 @@ declared in ``triggers_native.pxd`` (a watch of another kind through its
 Python methods). So everything else in the venue is unchanged, and they do
 the same double-precision operations in the same order as the Python methods,
 which stay the reference: a venue with them gives bit-identical results
-(tests/test_native.py and tests/test_venue_kernels.py). Orders whose numbers are not plain ints in range
-(an account or asset the venue has, a tick and lots below 2**62) take the
-Python methods, which validate them and raise what they raise.
+(tests/test_native.py and tests/test_venue_kernels.py). Orders whose numbers
+are not plain ints in range (an account or asset the venue has, a tick and
+lots below 2**62) take the Python methods, which validate them and raise what
+they raise.
 """
 
 cimport cython
@@ -57,9 +58,10 @@ METHODS = ("_reserve", "_register", "_release", "_after_position_change", "post_
            "_settle", "limit", "market", "resolve", "begin_step")
 
 
-cdef bint _c_reserve(VenueParts p, LedgerKernel k, NativeLimitOrderBook book, i64 account, Py_ssize_t asset, int side,
+cdef bint _c_reserve(VenueParts p, NativeLimitOrderBook book, i64 account, Py_ssize_t asset, int side,
                      i64 lots, i64 tick, double* per_lot_out) except -1:
     """`OrderBookAgent._reserve`: whether the order is covered (its collateral per lot in ``per_lot_out``)."""
+    cdef LedgerKernel k = p.kernel
     cdef i64 pos = k.position[account, asset]
     cdef i64 apos = pos if pos >= 0 else -pos
     cdef i64 opening = lots if pos * side >= 0 else lots - apos  # lots that open or add exposure
@@ -83,15 +85,15 @@ cdef bint _c_reserve(VenueParts p, LedgerKernel k, NativeLimitOrderBook book, i6
     return True
 
 
-cdef int _c_register(VenueParts p, LedgerKernel k, Py_ssize_t asset, i64 account, i64 order_id, double per_lot,
+cdef int _c_register(VenueParts p, Py_ssize_t asset, i64 account, i64 order_id, double per_lot,
                      i64 lots, bint reduce_only) except -1:
     """`OrderBookAgent._register`."""
     _registry(p, asset)._add(order_id, account, per_lot, reduce_only)
-    k.order_margin[account, asset] += per_lot * <double>lots
+    p.kernel.order_margin[account, asset] += per_lot * <double>lots
     return 0
 
 
-cdef int _c_release(VenueParts p, LedgerKernel k, Py_ssize_t asset, i64 order_id, i64 lots, bint gone) except -1:
+cdef int _c_release(VenueParts p, Py_ssize_t asset, i64 order_id, i64 lots, bint gone) except -1:
     """`OrderBookAgent._release`."""
     cdef NativeOrderRegistry registry = _registry(p, asset)
     cdef Entry* entry = registry._entry(order_id)
@@ -99,6 +101,7 @@ cdef int _c_release(VenueParts p, LedgerKernel k, Py_ssize_t asset, i64 order_id
         raise KeyError(order_id)
     cdef i64 account = entry.account
     cdef double per_lot = entry.per_lot, left
+    cdef LedgerKernel k = p.kernel
     if per_lot:
         left = k.order_margin[account, asset] - per_lot * <double>lots
         k.order_margin[account, asset] = left if left > 0.0 else 0.0
@@ -107,13 +110,13 @@ cdef int _c_release(VenueParts p, LedgerKernel k, Py_ssize_t asset, i64 order_id
     return 0
 
 
-cdef int _c_after_position_change(object self, VenueParts p, LedgerKernel k, i64 account,
-                                  Py_ssize_t asset) except -1:
+cdef int _c_after_position_change(VenueParts p, i64 account, Py_ssize_t asset) except -1:
     """`TriggerResolution._after_position_change`."""
+    cdef LedgerKernel k = p.kernel
     cdef i64 pos = k.position[account, asset]
     if pos == 0:  # reduce-only orders of a flat position must not open a new one
         for oid in _registry(p, asset)._pop_reduce_only(account):
-            self.cancel(asset, oid)
+            p.venue.cancel(asset, oid)
     if account == p.fund:
         return 0
     cdef double lp = liquidation_price(<double>pos * k.lot[asset], k.entry[account, asset], k.margin[account, asset],
@@ -124,10 +127,6 @@ cdef int _c_after_position_change(object self, VenueParts p, LedgerKernel k, i64
     else:
         watch.watch(account, pos, lp)
     return 0
-
-
-cdef inline LedgerKernel _kernel(VenueParts p):
-    return p.kernel
 
 
 cdef inline NativeLimitOrderBook _book(VenueParts p, Py_ssize_t asset):
@@ -143,29 +142,30 @@ cdef inline double _last_price(VenueParts p, NativeLimitOrderBook book, Py_ssize
     return <double><i64>p.last_tick[asset] * book.tick_size
 
 
-cdef int _c_settle(object self, VenueParts p, LedgerKernel k, NativeLimitOrderBook book, Py_ssize_t a, i64 tk,
+cdef int _c_settle(VenueParts p, NativeLimitOrderBook book, Py_ssize_t a, i64 tk,
                    i64 sd, NativeMatch m, object cause) except -1:
     """`OrderBookAgent._settle`."""
     cdef i64 lots, tick, maker
     for oid, _maker, _tick, lots in m.cancelled:
-        _c_release(p, k, a, oid, lots, True)
+        _c_release(p, a, oid, lots, True)
     fills = m.fills
     if not fills:
         return 0
+    cdef LedgerKernel k = p.kernel
     cdef double lot = k.lot[a], tick_size = book.tick_size, price, notional, maker_fee, taker_fee
     cdef double maker_rate = p.maker_fee
     cdef double taker_rate = 0.0 if cause in _FORCED else p.taker_fee
     for oid, maker, tick, lots in fills:
         price = <double>tick * tick_size
         notional = <double>lots * lot * price
-        _c_release(p, k, a, oid, lots, not book._orders.contains(<i64>oid))
+        _c_release(p, a, oid, lots, not book._orders.contains(<i64>oid))
         maker_fee = notional * maker_rate
         taker_fee = notional * taker_rate
         k.fill(maker, a, -sd * lots, price, maker_fee)
         k.fill(tk, a, sd * lots, price, taker_fee)
         p.fees_collected += maker_fee + taker_fee
-        _c_after_position_change(self, p, k, maker, a)
-    _c_after_position_change(self, p, k, tk, a)
+        _c_after_position_change(p, maker, a)
+    _c_after_position_change(p, tk, a)
     p.last_tick[a] = fills[-1][2]
     return 0
 
@@ -196,29 +196,29 @@ cdef bint _plain(LedgerKernel k, object account, object asset, object side, obje
 
 def _reserve(VenueParts p, account, asset, side, lots, tick):
     """Collateral per lot to reserve for an order, or None (with a recorded reason)."""
-    cdef LedgerKernel k = _kernel(p)
+    cdef LedgerKernel k = p.kernel
     if not _plain(k, account, asset, side, tick, lots):
         return type(p.venue)._reserve(p.venue, account, asset, side, lots, tick)
     cdef double per_lot
-    return per_lot if _c_reserve(p, k, _book(p, asset), account, asset, side, lots, tick, &per_lot) else None
+    return per_lot if _c_reserve(p, _book(p, asset), account, asset, side, lots, tick, &per_lot) else None
 
 
 def _register(VenueParts p, asset, account, order_id, per_lot, lots, reduce_only):
     """Book a resting order to its account and reserve its collateral."""
-    _c_register(p, _kernel(p), asset, account, order_id, per_lot, lots, reduce_only)
+    _c_register(p, asset, account, order_id, per_lot, lots, reduce_only)
 
 
 def _release(VenueParts p, asset, order_id, lots, gone):
-    _c_release(p, _kernel(p), asset, order_id, lots, gone)
+    _c_release(p, asset, order_id, lots, gone)
 
 
 def _after_position_change(VenueParts p, account, asset):
-    _c_after_position_change(p.venue, p, _kernel(p), account, asset)
+    _c_after_position_change(p, account, asset)
 
 
 def post_quotes(VenueParts p, account, asset, quotes):
     """Place post-only limit orders ``(side, tick, lots)``, in order; the resting id of each, or None."""
-    cdef LedgerKernel k = _kernel(p)
+    cdef LedgerKernel k = p.kernel
     quotes = list(quotes)
     for side, tick, lots in quotes:
         if not _plain(k, account, asset, side, tick, lots):
@@ -232,7 +232,7 @@ def post_quotes(VenueParts p, account, asset, quotes):
     try:
         for side, tick, lots in quotes:
             received += 1  # counted before the order is looked at, as the Python method does
-            if not _c_reserve(p, k, book, acct, a, side, lots, tick, &per_lot):
+            if not _c_reserve(p, book, acct, a, side, lots, tick, &per_lot):
                 ids.append(None)
                 continue
             book.cause = _TRADER
@@ -245,7 +245,7 @@ def post_quotes(VenueParts p, account, asset, quotes):
                 p.rejections["post_only_would_cross"] += 1
                 ids.append(None)
             else:
-                _c_register(p, k, a, acct, oid, per_lot, lots, False)
+                _c_register(p, a, acct, oid, per_lot, lots, False)
                 ids.append(oid)
     finally:
         p.orders_received += received
@@ -260,13 +260,13 @@ def cancel(VenueParts p, asset, order_id):
     if not book._find(order_id, &oid):
         return 0
     lots = book._cancel(oid)
-    _c_release(p, _kernel(p), asset, oid, lots, True)
+    _c_release(p, asset, oid, lots, True)
     return lots
 
 
 def cancel_many(VenueParts p, asset, order_ids):
     """Cancel several resting orders (each as `cancel`; ids already gone are skipped)."""
-    cdef LedgerKernel k = _kernel(p)
+    cdef LedgerKernel k = p.kernel
     cdef Py_ssize_t a = asset
     cdef NativeLimitOrderBook book = _book(p, a)
     cdef i64 received = 0, oid
@@ -274,7 +274,7 @@ def cancel_many(VenueParts p, asset, order_ids):
         for order_id in order_ids:
             received += 1
             if book._find(order_id, &oid):
-                _c_release(p, k, a, oid, book._cancel(oid), True)
+                _c_release(p, a, oid, book._cancel(oid), True)
     finally:
         p.cancels_received += received
 
@@ -282,12 +282,12 @@ def cancel_many(VenueParts p, asset, order_ids):
 def _settle(VenueParts p, asset, taker, side, m, cause):
     if not isinstance(m, NativeMatch):  # a `Match` from elsewhere: the Python method reads it
         return type(p.venue)._settle(p.venue, asset, taker, side, m, cause)
-    _c_settle(p.venue, p, _kernel(p), _book(p, asset), asset, taker, side, m, cause)
+    _c_settle(p, _book(p, asset), asset, taker, side, m, cause)
 
 
 def limit(VenueParts p, account, asset, side, tick, lots, tif="GTC", reduce_only=False, cause=_TRADER):
     """Place a limit order; returns the resting order id, or None (filled, IOC, rejected)."""
-    cdef LedgerKernel k = _kernel(p)
+    cdef LedgerKernel k = p.kernel
     if not _plain(k, account, asset, side, tick, lots):
         return type(p.venue).limit(p.venue, account, asset, side, tick, lots, tif, reduce_only, cause)
     cdef Py_ssize_t a = asset
@@ -300,7 +300,7 @@ def limit(VenueParts p, account, asset, side, tick, lots, tif="GTC", reduce_only
             p.rejections["reduce_only_nothing_to_reduce"] += 1
             return None
     cdef NativeLimitOrderBook book = _book(p, a)
-    if not _c_reserve(p, k, book, acct, a, side, q, tick, &per_lot):
+    if not _c_reserve(p, book, acct, a, side, q, tick, &per_lot):
         return None
     book.cause = cause
     cdef int code = TIF_GTC if tif == "GTC" else TIF_IOC if tif == "IOC" else TIF_POST if tif == "POST" else -1
@@ -314,16 +314,16 @@ def limit(VenueParts p, account, asset, side, tick, lots, tif="GTC", reduce_only
         return None
     oid = m.order_id
     if oid is not None:
-        _c_register(p, k, a, acct, oid, per_lot, q - m.filled, reduce_only)
-    _c_settle(p.venue, p, k, book, a, acct, side, m, cause)
+        _c_register(p, a, acct, oid, per_lot, q - m.filled, reduce_only)
+    _c_settle(p, book, a, acct, side, m, cause)
     if m.fills:
-        _c_resolve(p.venue, p, a, asset)
+        _c_resolve(p, a, asset)
     return oid
 
 
 def market(VenueParts p, account, asset, side, lots, cause=_TRADER, reduce_only=False):
     """Send a market order; returns the lots filled (the rest is cancelled)."""
-    cdef LedgerKernel k = _kernel(p)
+    cdef LedgerKernel k = p.kernel
     if not _plain(k, account, asset, side, 0, lots):
         return type(p.venue).market(p.venue, account, asset, side, lots, cause, reduce_only)
     cdef Py_ssize_t a = asset
@@ -342,7 +342,7 @@ def market(VenueParts p, account, asset, side, lots, cause=_TRADER, reduce_only=
         return 0
     # A sell fills at the best bid or lower; a buy is checked at a price 1% through the touch.
     guard = <i64>(<double>opp * 1.01) if sd == 1 else opp
-    if not _c_reserve(p, k, book, acct, a, sd, q, guard, &per_lot):
+    if not _c_reserve(p, book, acct, a, sd, q, guard, &per_lot):
         return 0
     # Price protection: a market order is an IOC limit at the edge of the band around the mark.
     edge = <double>p.mark.value[a] * (1.0 + sd * p.market_band) / <double>book.tick_size
@@ -360,9 +360,9 @@ def market(VenueParts p, account, asset, side, lots, cause=_TRADER, reduce_only=
         m = book._submit(acct, sd, band_tick, q, TIF_IOC)
     else:
         m = <NativeMatch?>book.submit_limit(account, side, band, q, "IOC")
-    _c_settle(p.venue, p, k, book, a, acct, sd, m, cause)
+    _c_settle(p, book, a, acct, sd, m, cause)
     if m.fills:
-        _c_resolve(p.venue, p, a, asset)
+        _c_resolve(p, a, asset)
     return m.filled
 
 
@@ -377,14 +377,15 @@ cdef inline bint _maybe_due(list heap, double bound):
     return len(heap) > 0 and <double>(<tuple>heap[0])[0] <= bound
 
 
-cdef int _c_resolve(object self, VenueParts p, Py_ssize_t a, object asset) except -1:
+cdef int _c_resolve(VenueParts p, Py_ssize_t a, object asset) except -1:
     """`TriggerResolution.resolve`: its first look compiled; when anything is due, the Python loop does the rest.
 
     The look updates the mark as the loop's first pass does (the loop updates it
     again from the same prices, to the same value) and peeks at the stop heaps
     the way ``next_due`` does, so nothing else changes when nothing is due.
     """
-    if self._resolving:
+    venue = p.venue
+    if venue._resolving:
         return 0
     cdef NativeLimitOrderBook book = _book(p, a)
     cdef double last = _last_price(p, book, a), mid
@@ -397,13 +398,13 @@ cdef int _c_resolve(object self, VenueParts p, Py_ssize_t a, object asset) excep
     if _maybe_due(up, last) or _maybe_due(down, -last) or (
             (<NativeLiquidationWatch>watch)._any_due(mark) if type(watch) is NativeLiquidationWatch
             else watch.next_due(mark) is not None):
-        type(self).resolve(self, asset)
+        type(venue).resolve(venue, asset)
     return 0
 
 
 def resolve(VenueParts p, asset):
     """Fire due stops and liquidations on one asset until nothing more is due."""
-    _c_resolve(p.venue, p, asset, asset)
+    _c_resolve(p, asset, asset)
 
 
 @cython.cdivision(True)
@@ -445,4 +446,4 @@ def begin_step(VenueParts p, now, index):
     if rates is not None:
         p.venue._pay_funding(rates)
     for a in range(n):
-        _c_resolve(p.venue, p, a, a)
+        _c_resolve(p, a, a)
