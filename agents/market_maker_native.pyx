@@ -119,8 +119,9 @@ cdef double _reference_mid(MakerState s, MakerStep step, object asset) except? -
     return mid
 
 
-cdef int _requote(object self, object model, object venue, object asset, object mid, double max_stress) except -1:
+cdef int _requote(MakerState s, MakerStep step, object asset, object mid) except -1:
     """`MarketMaker.requote`: the same Python operations, without the interpreter."""
+    self, model, venue = s.maker, step.model, step.venue
     quotes = self.quotes
     venue.cancel_many(asset, [q[0] for q in quotes[asset]])
     quotes[asset] = []
@@ -130,7 +131,7 @@ cdef int _requote(object self, object model, object venue, object asset, object 
     if factor <= 0:
         return 0
     book = venue.books[asset]
-    stress = self.stress_now[asset] = _stress(self, model, asset, mid, max_stress)
+    stress = self.stress_now[asset] = _stress(self, model, asset, mid, s.max_stress)
     inventory = position_usd(self, venue, book, asset)
     skew = -self.skew_bps * max(-1.0, min(1.0, inventory / self.max_inventory_usd))
     ladder, offsets = build_ladder(mid, skew, stress, self.size_usd * factor / stress, self.first_bps,
@@ -174,7 +175,7 @@ cdef int _maker_act(MakerState s, MakerStep step) except -1:
         t0, mid0 = s.quoted_at[asset]
         mid = _reference_mid(s, step, asset)
         if now - t0 >= <double>s.requote_every or fabs(mid / mid0 - 1.0) * 1e4 >= <double>s.requote_bps:
-            _requote(s.maker, step.model, step.venue, asset, mid, s.max_stress)
+            _requote(s, step, asset, mid)
         elif <double>s.refill_every > 0 and now - <double>s.refilled_at[asset] >= <double>s.refill_every:
             s.refilled_at[asset] = step.now  # `MarketMaker.refill`
             # Its first look: with every level resting, nothing was filled.
