@@ -383,15 +383,15 @@ def _full_length(v: float | np.ndarray, n: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(v, dtype=np.float64), (n,))
 
 
+_CSR_INDEX = (np.dtype(np.int32), np.dtype(np.int64))
+
+
 def _plain_csr(W, s: np.ndarray) -> bool:
     """Whether the compiled neighbours' mean takes ``W`` and ``s`` as they are: float64 and contiguous, with
     int32 or int64 indices (scipy's own, whatever their count)."""
     return (W.data.dtype == np.float64 and W.indices.dtype == W.indptr.dtype and W.indptr.dtype in _CSR_INDEX
             and W.data.flags.c_contiguous and W.indices.flags.c_contiguous and W.indptr.flags.c_contiguous
             and s.flags.c_contiguous)
-
-
-_CSR_INDEX = (np.dtype(np.int32), np.dtype(np.int64))
 
 
 def update_sentiment(s: np.ndarray, W: sp.csr_matrix, coef: SentimentCoefficients,
